@@ -1,0 +1,115 @@
+//! Tags: list, get, delete.
+
+use serde_json::{Value, json};
+
+use crate::auth::{check_repo_write, readable_repo, require_auth};
+use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params};
+use crate::model::{Repo, State, Tag, TagOrder, repo_key};
+use crate::routes::repos::is_immutable;
+use crate::util::rfc3339;
+
+/// The tag shape, with truth fixes: `images` is an array and `v2` a boolean.
+pub fn tag_json(repo: &Repo, t: &Tag) -> Value {
+    let status = t.status();
+    let pushed = rfc3339(t.pushed);
+    let pulled = t.pulled.map(rfc3339);
+    let per_image = t.size / t.platforms.len().max(1) as u64;
+    let images: Vec<Value> = t
+        .platforms
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut img = json!({
+                "architecture": p.architecture,
+                "features": "",
+                "digest": crate::model::fake_digest(t.id.wrapping_mul(31).wrapping_add(i as u64)),
+                "layers": [],
+                "os": p.os,
+                "os_features": "",
+                "size": per_image,
+                "status": status,
+                "last_pulled": pulled,
+                "last_pushed": pushed,
+            });
+            if let (Some(v), Some(m)) = (p.variant, img.as_object_mut()) {
+                m.insert("variant".into(), json!(v));
+            }
+            img
+        })
+        .collect();
+    json!({
+        "id": t.id,
+        "images": images,
+        "creator": 1001,
+        "last_updated": pushed,
+        "last_updater": 1001,
+        "last_updater_username": repo.namespace,
+        "name": t.name,
+        "repository": repo.id,
+        "full_size": t.size,
+        "v2": true,
+        "status": status,
+        "tag_status": status,
+        "tag_last_pulled": pulled,
+        "tag_last_pushed": pushed,
+        "media_type": "application/vnd.oci.image.index.v1+json",
+        "content_type": "image",
+        "digest": t.digest,
+    })
+}
+
+fn order(ctx: &Ctx) -> Result<TagOrder, ApiError> {
+    match ctx.q_nonempty("ordering") {
+        None | Some("-last_updated") => Ok(TagOrder::LastUpdatedDesc),
+        Some("last_updated") => Ok(TagOrder::LastUpdatedAsc),
+        Some("name") => Ok(TagOrder::NameAsc),
+        Some("-name") => Ok(TagOrder::NameDesc),
+        Some(other) => Err(ApiError::field(
+            "ordering",
+            format!("Invalid ordering {other:?}: use last_updated, -last_updated, name or -name"),
+        )),
+    }
+}
+
+/// `GET`/`HEAD .../tags`.
+pub fn list(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
+    let repo = readable_repo(st, ctx, ns, name)?;
+    let page = page_params(ctx, 10, 100)?;
+    let order = order(ctx)?;
+    let (total, tags) = repo.list_tags(ctx.q_nonempty("name"), order, page.offset(), page.size);
+    let results = tags.iter().map(|t| tag_json(repo, t)).collect();
+    Ok(Reply::ok(Value::Object(django_page(ctx, page, total, results, CountKey::Count)?)))
+}
+
+/// `GET`/`HEAD .../tags/{tag}`.
+pub fn get(st: &State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HResult {
+    let repo = readable_repo(st, ctx, ns, name)?;
+    let t = repo
+        .find_tag(tag)
+        .ok_or_else(|| ApiError::not_found(format!("Tag {tag} not found")))?;
+    Ok(Reply::ok(tag_json(repo, &t)))
+}
+
+/// `DELETE /v2/repositories/{ns}/{repo}/tags/{tag}/`.
+pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HResult {
+    require_auth(ctx)?;
+    let repo = st
+        .repo(ns, name)
+        .ok_or_else(|| ApiError::not_found("Object not found"))?;
+    check_repo_write(st, ctx, repo, false)?;
+    if repo.find_tag(tag).is_none() {
+        return Err(ApiError::not_found(format!("Tag {tag} not found")));
+    }
+    if is_immutable(repo, tag) {
+        return Err(ApiError::field(
+            "tag",
+            format!("Tag {tag} is immutable and cannot be deleted"),
+        ));
+    }
+    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
+    if let Some(r) = st.repo_mut(ns, name) {
+        r.delete_tag(tag);
+    }
+    st.audit(&account, "repo.tag.delete", &key, &ctx.caller.actor(), &[("tag", tag)]);
+    Ok(Reply::no_content())
+}

@@ -1,0 +1,55 @@
+//! `/v2/user/` and `/v2/user/orgs/`.
+
+use serde_json::{Value, json};
+
+use crate::auth::require_user;
+use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, paginate};
+use crate::model::{Org, State, User};
+use crate::util::rfc3339;
+
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.uuid,
+        "uuid": u.uuid,
+        "username": u.username,
+        "full_name": u.full_name,
+        "location": u.location,
+        "company": u.company,
+        "profile_url": "",
+        "gravatar_email": "",
+        "gravatar_url": "",
+        "date_joined": rfc3339(u.date_joined),
+        "type": "User",
+    })
+}
+
+pub fn org_json(o: &Org) -> Value {
+    json!({
+        "id": o.uuid,
+        "uuid": o.uuid,
+        "orgname": o.name,
+        "full_name": o.full_name,
+        "location": o.location,
+        "company": o.company,
+        "profile_url": "",
+        "gravatar_url": "",
+        "date_joined": rfc3339(o.date_joined),
+        "type": "Org",
+    })
+}
+
+/// `GET /v2/user/`.
+pub fn me(st: &State, ctx: &Ctx) -> HResult {
+    let name = require_user(ctx)?;
+    let u = st
+        .user(name)
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    Ok(Reply::ok(user_json(u)))
+}
+
+/// `GET /v2/user/orgs/`.
+pub fn my_orgs(st: &State, ctx: &Ctx) -> HResult {
+    let name = require_user(ctx)?;
+    let items: Vec<Value> = st.orgs_of(name).into_iter().map(org_json).collect();
+    paginate(ctx, items, 10, CountKey::Count)
+}
