@@ -55,6 +55,18 @@ pub const RULES: &[(&str, u8, RuleFn)] = &[
     ("tag-v2-boolean", 12, tag_v2_boolean),
     ("org-members-single-page", 13, org_members_single_page),
     ("search-param-free-text", 14, search_param_free_text),
+    // SCIM traps of hub-api-facts §7, numbered on from §2.
+    (
+        "scim-update-enabled-required",
+        15,
+        scim_update_enabled_required,
+    ),
+    ("scim-list-resources-key", 16, scim_list_resources_key),
+    (
+        "scim-authentication-schemes-array",
+        17,
+        scim_authentication_schemes_array,
+    ),
 ];
 
 /// Apply every rule in order; one report entry per rule.
@@ -809,4 +821,85 @@ fn search_param_free_text(spec: &mut Value, _: &Ctx) -> Vec<String> {
         }
     });
     touched
+}
+
+/// 15. `scim-update-enabled-required` (facts §7): the SCIM user update body
+///     declares `enabled` optional with `default: false`, and Hub deactivates
+///     the user when it is omitted. Make it required, without a default, so
+///     neither the typed client nor the dynamic call can drop it silently.
+fn scim_update_enabled_required(spec: &mut Value, _: &Ctx) -> Vec<String> {
+    let mut touched = Vec::new();
+    walk_objects_mut(spec, "", &mut |obj, path| {
+        if !path.contains("scim_update_user") {
+            return;
+        }
+        let has_enabled = obj
+            .get("properties")
+            .and_then(|p| p.get("enabled"))
+            .is_some_and(|e| e.get("type").and_then(Value::as_str) == Some("boolean"));
+        if !has_enabled {
+            return;
+        }
+        let required = obj
+            .entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Some(list) = required.as_array_mut() else {
+            return;
+        };
+        if list.iter().any(|r| r == "enabled") {
+            return;
+        }
+        list.push(Value::String("enabled".into()));
+        if let Some(e) = obj
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("enabled"))
+            .and_then(Value::as_object_mut)
+        {
+            e.remove("default");
+        }
+        touched.push(format!(
+            "{path}: `enabled` made required (omitting it deactivates the user)"
+        ));
+    });
+    touched
+}
+
+/// 16. `scim-list-resources-key` (facts §7): SCIM list responses spell the
+///     list key `resources`; RFC 7644 says `Resources`. The typed client
+///     follows the RFC (the dynamic path and pagination accept both).
+fn scim_list_resources_key(spec: &mut Value, _: &Ctx) -> Vec<String> {
+    let mut touched = Vec::new();
+    walk_objects_mut(spec, "", &mut |obj, path| {
+        let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) else {
+            return;
+        };
+        if !props.contains_key("totalResults") || props.contains_key("Resources") {
+            return;
+        }
+        if let Some(list) = props.remove("resources") {
+            props.insert("Resources".into(), list);
+            touched.push(format!("{path}: list key `resources` → `Resources`"));
+        }
+    });
+    touched
+}
+
+/// 17. `scim-authentication-schemes-array` (facts §7): the service provider
+///     config declares `authenticationSchemes` an object; RFC 7643 makes it an
+///     array of them. Accept both.
+fn scim_authentication_schemes_array(spec: &mut Value, _: &Ctx) -> Vec<String> {
+    let Some(schemes) = spec.pointer_mut(
+        "/components/schemas/scim_service_provider_config/properties/authenticationSchemes",
+    ) else {
+        return Vec::new();
+    };
+    if schemes.get("type").and_then(Value::as_str) != Some("object") {
+        return Vec::new();
+    }
+    let one = schemes.clone();
+    *schemes = json!({"oneOf": [{"type": "array", "items": one}, one]});
+    vec![
+        "components.schemas.scim_service_provider_config.properties.authenticationSchemes: object → array or object"
+            .to_string(),
+    ]
 }

@@ -24,8 +24,12 @@
 
 pub mod auth;
 pub mod catalog;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod client;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod envelope;
 pub mod error;
 pub mod generated;

@@ -51,6 +51,123 @@ pub fn body_properties(op: &Operation) -> Vec<String> {
     }
 }
 
+/// Where a described parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// Path segment.
+    Path,
+    /// Query string.
+    Query,
+    /// Top-level field of the JSON body.
+    Body,
+}
+
+/// One parameter of an operation, flattened for front ends (CLI flags, MCP
+/// tool schemas): path, query and top-level body fields alike.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParamInfo {
+    /// Name, as the spec spells it.
+    pub name: String,
+    /// Where it goes.
+    pub place: Place,
+    /// Whether it must be given.
+    pub required: bool,
+    /// JSON type (`string`, `integer`, `boolean`, `array`, `object`, `number`).
+    pub kind: String,
+    /// Allowed values, when the spec lists them.
+    pub choices: Vec<String>,
+    /// One-line description.
+    pub description: String,
+    /// Full JSON Schema of the value.
+    pub schema: Value,
+}
+
+fn kind_of(schema: &Value) -> String {
+    match schema.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string")
+            .to_string(),
+        _ if schema.get("properties").is_some() => "object".into(),
+        _ if schema.get("items").is_some() => "array".into(),
+        _ => "string".into(),
+    }
+}
+
+fn choices_of(schema: &Value) -> Vec<String> {
+    match schema.get("enum") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Every parameter of an operation, path and query first, then body fields.
+/// A body field that shares a path parameter's name (`namespace` on
+/// repository creation) is listed once, as the path parameter.
+pub fn describe(op: &Operation) -> Vec<ParamInfo> {
+    let mut out: Vec<ParamInfo> = op
+        .params
+        .iter()
+        .map(|p| {
+            let schema = schema_of(p.schema);
+            ParamInfo {
+                name: p.name.to_string(),
+                place: match p.location {
+                    ParamLocation::Path => Place::Path,
+                    ParamLocation::Query => Place::Query,
+                },
+                required: p.required,
+                kind: kind_of(&schema),
+                choices: choices_of(&schema),
+                description: first_line(p.description),
+                schema,
+            }
+        })
+        .collect();
+    if let Some(body) = op.body {
+        let body = schema_of(body);
+        let required: Vec<&str> = body
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(Value::Object(props)) = body.get("properties") {
+            for (name, schema) in props {
+                if out.iter().any(|p| &p.name == name) {
+                    continue;
+                }
+                out.push(ParamInfo {
+                    name: name.clone(),
+                    place: Place::Body,
+                    required: op.body_required && required.contains(&name.as_str()),
+                    kind: kind_of(schema),
+                    choices: choices_of(schema),
+                    description: first_line(
+                        schema
+                            .get("description")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    ),
+                    schema: schema.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Every parameter name an operation accepts, for error messages and tool schemas.
 pub fn valid_names(op: &Operation) -> Vec<String> {
     let mut v: Vec<String> = op.params.iter().map(|p| p.name.to_string()).collect();
@@ -337,7 +454,21 @@ fn json_type(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn describe_lists_path_query_and_body() {
+        let op = crate::catalog::find(crate::catalog::Module::Repos, "create").unwrap();
+        let d = describe(op);
+        let names: Vec<&str> = d.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.iter().filter(|n| **n == "namespace").count(), 1);
+        assert!(names.contains(&"name") && names.contains(&"is_private"));
+        let name = d.iter().find(|p| p.name == "name").unwrap();
+        assert!(name.required && name.place == Place::Body);
+        let priv_ = d.iter().find(|p| p.name == "is_private").unwrap();
+        assert_eq!(priv_.kind, "boolean");
+    }
 
     #[test]
     fn segments_never_escape() {

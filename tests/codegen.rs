@@ -165,7 +165,7 @@ fn excluded_operation_is_not_generated() {
 #[test]
 fn every_rule_fires_on_the_vendored_spec() {
     let out = run_ok(&inputs());
-    assert_eq!(out.report.rules.len(), 14);
+    assert_eq!(out.report.rules.len(), 17);
     for r in &out.report.rules {
         assert!(
             !r.touched.is_empty(),
@@ -218,6 +218,42 @@ fn normalized_spec_parses_as_openapi() {
     let out = run_ok(&inputs());
     let parsed: Result<openapiv3::OpenAPI, _> = serde_json::from_value(out.spec);
     assert!(parsed.is_ok(), "{:?}", parsed.err());
+}
+
+#[test]
+fn normalized_spec_carries_the_fixes() {
+    let spec = run_ok(&inputs()).spec;
+    let tag = &spec["components"]["schemas"]["tag"]["properties"];
+    assert_eq!(tag["images"]["type"], "array");
+    assert_eq!(tag["v2"]["type"], "boolean");
+    let members = spec
+        .pointer("/paths/~1v2~1orgs~1{org_name}~1members/get/responses/200/content/application~1json/schema")
+        .unwrap();
+    assert_eq!(members["$ref"], "#/components/schemas/org_member_paginated");
+    assert_eq!(
+        spec["components"]["parameters"]["search"]["schema"]["type"],
+        "string"
+    );
+    assert!(spec["components"]["schemas"].get("error").is_none());
+    assert!(
+        spec["components"]["schemas"]["Error"]["properties"]
+            .get("errinfo")
+            .is_some()
+    );
+    assert!(spec["components"]["schemas"].get("HubError").is_some());
+    let text = spec.to_string();
+    assert!(!text.contains("\"application/scim+json\":"));
+    assert!(text.contains("\"x-wire-content-type\":\"application/scim+json\""));
+    // Every operation has an id, and the HEAD routes declare no bodies.
+    for (path, method) in codegen::operations(&spec) {
+        let op = &spec["paths"][&path][&method];
+        assert!(op["operationId"].is_string(), "{method} {path}");
+        if method == "head" {
+            for (_, r) in op["responses"].as_object().unwrap() {
+                assert!(r.get("content").is_none(), "{method} {path}");
+            }
+        }
+    }
 }
 
 #[test]

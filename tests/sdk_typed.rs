@@ -100,6 +100,13 @@ async fn typed_reads_decode_the_real_shapes() {
         .unwrap()
         .into_inner();
     assert!(users.total_results.unwrap_or(0) > 0);
+    // Rule 16: the typed list follows RFC 7644's `Resources` key.
+    assert!(!users.resources.is_empty(), "SCIM users decoded");
+    scim.typed()
+        .scim_get_service_provider_config()
+        .send()
+        .await
+        .unwrap();
     assert_eq!(hub.mint_count(), 1, "one JWT for all typed calls");
     let scim_log = emu
         .requests()

@@ -23,7 +23,10 @@ pub enum Caller {
         scopes: Vec<String>,
     },
     /// An organization, from an OAT JWT.
-    Oat { org: String, token_id: String },
+    Oat {
+        org: String,
+        token_id: String,
+    },
     /// The SCIM bearer token.
     Scim,
 }
@@ -45,7 +48,13 @@ impl Caller {
         }
     }
     pub fn is_pat(&self) -> bool {
-        matches!(self, Self::User { kind: CredKind::Pat, .. })
+        matches!(
+            self,
+            Self::User {
+                kind: CredKind::Pat,
+                ..
+            }
+        )
     }
 }
 
@@ -63,7 +72,8 @@ impl Credential {
         match self {
             Self::Valid(Caller::Anonymous) => "none",
             Self::Valid(Caller::User {
-                kind: CredKind::Pat, ..
+                kind: CredKind::Pat,
+                ..
             }) => "jwt-pat",
             Self::Valid(Caller::User { .. }) => "jwt-user",
             Self::Valid(Caller::Oat { .. }) => "jwt-oat",
@@ -129,10 +139,7 @@ pub fn resolve(shared: &Shared, header: Option<&str>) -> Credential {
                 return Credential::Invalid("Invalid token.");
             }
             if let Some(tid) = &claims.token_id {
-                let active = state
-                    .pats
-                    .iter()
-                    .any(|p| &p.uuid == tid && p.is_active);
+                let active = state.pats.iter().any(|p| &p.uuid == tid && p.is_active);
                 if !active {
                     return Credential::Invalid("Token has been revoked.");
                 }
@@ -184,7 +191,9 @@ pub fn require_user(ctx: &Ctx) -> Result<&str, ApiError> {
     match &ctx.caller {
         Caller::User { username, .. } => Ok(username),
         Caller::Oat { .. } => Err(ApiError::forbidden(OAT_NOT_ALLOWED)),
-        Caller::Scim => Err(ApiError::unauthorized("SCIM token is not valid for this route.")),
+        Caller::Scim => Err(ApiError::unauthorized(
+            "SCIM token is not valid for this route.",
+        )),
         Caller::Anonymous => Err(ApiError::unauthorized(NO_CREDENTIALS)),
     }
 }
@@ -302,7 +311,12 @@ pub fn repo_access(state: &State, caller: &Caller, repo: &Repo) -> Access {
 }
 
 /// Look up a repository the caller may read (401 anonymous / 404 otherwise when hidden).
-pub fn readable_repo<'a>(state: &'a State, ctx: &Ctx, ns: &str, name: &str) -> Result<&'a Repo, ApiError> {
+pub fn readable_repo<'a>(
+    state: &'a State,
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+) -> Result<&'a Repo, ApiError> {
     let repo = state
         .repo(ns, name)
         .ok_or_else(|| ApiError::not_found("Object not found"))?;
@@ -311,12 +325,19 @@ pub fn readable_repo<'a>(state: &'a State, ctx: &Ctx, ns: &str, name: &str) -> R
     }
     match ctx.caller {
         Caller::Anonymous => Err(ApiError::unauthorized(NO_CREDENTIALS)),
-        _ => Err(ApiError::forbidden("You do not have permission to access this repository.")),
+        _ => Err(ApiError::forbidden(
+            "You do not have permission to access this repository.",
+        )),
     }
 }
 
 /// Require write (or admin) access to a repository.
-pub fn check_repo_write(state: &State, ctx: &Ctx, repo: &Repo, admin: bool) -> Result<(), ApiError> {
+pub fn check_repo_write(
+    state: &State,
+    ctx: &Ctx,
+    repo: &Repo,
+    admin: bool,
+) -> Result<(), ApiError> {
     require_auth(ctx)?;
     let a = repo_access(state, &ctx.caller, repo);
     if (admin && a.admin) || (!admin && a.write) {
@@ -325,11 +346,17 @@ pub fn check_repo_write(state: &State, ctx: &Ctx, repo: &Repo, admin: bool) -> R
     if !a.read {
         return Err(ApiError::not_found("Object not found"));
     }
-    Err(ApiError::forbidden("You do not have permission to modify this repository."))
+    Err(ApiError::forbidden(
+        "You do not have permission to modify this repository.",
+    ))
 }
 
 /// The org, if the caller may read its membership data (members, or the org's OAT).
-pub fn org_reader<'a>(state: &'a State, ctx: &Ctx, org: &str) -> Result<&'a crate::model::Org, ApiError> {
+pub fn org_reader<'a>(
+    state: &'a State,
+    ctx: &Ctx,
+    org: &str,
+) -> Result<&'a crate::model::Org, ApiError> {
     require_auth(ctx)?;
     let o = state
         .org(org)
@@ -343,7 +370,9 @@ pub fn org_reader<'a>(state: &'a State, ctx: &Ctx, org: &str) -> Result<&'a crat
     if ok {
         Ok(o)
     } else {
-        Err(ApiError::forbidden("You are not a member of this organization."))
+        Err(ApiError::forbidden(
+            "You are not a member of this organization.",
+        ))
     }
 }
 
@@ -356,6 +385,8 @@ pub fn require_org_owner(state: &State, ctx: &Ctx, org: &str) -> Result<(), ApiE
     match o.role_of(user) {
         Some(Role::Owner) => Ok(()),
         Some(_) => Err(ApiError::forbidden("Only organization owners can do this.")),
-        None => Err(ApiError::forbidden("You are not a member of this organization.")),
+        None => Err(ApiError::forbidden(
+            "You are not a member of this organization.",
+        )),
     }
 }

@@ -34,10 +34,13 @@ impl FromStr for Seed {
 pub enum RetryAfterForm {
     /// Delay in seconds (what the spec says).
     #[default]
+    #[serde(alias = "secs")]
     Seconds,
     /// Absolute unix timestamp (what Hub sent in May 2025).
+    #[serde(alias = "unix")]
     Epoch,
     /// An RFC 7231 HTTP date.
+    #[serde(alias = "http-date", alias = "httpdate", alias = "date")]
     HttpDate,
 }
 
@@ -58,12 +61,14 @@ impl FromStr for RetryAfterForm {
 impl RetryAfterForm {
     /// Render a `Retry-After` value for a wait of `secs` seconds from now.
     pub fn render(self, secs: u64) -> String {
+        // Clamp so that absurd values from the admin API cannot overflow the clock.
+        let secs = secs.min(10 * 365 * 86_400);
         match self {
             Self::Seconds => secs.to_string(),
-            Self::Epoch => (crate::util::now_secs() + secs).to_string(),
-            Self::HttpDate => httpdate::fmt_http_date(
-                std::time::SystemTime::now() + Duration::from_secs(secs),
-            ),
+            Self::Epoch => crate::util::now_secs().saturating_add(secs).to_string(),
+            Self::HttpDate => {
+                httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(secs))
+            }
         }
     }
 }

@@ -66,7 +66,11 @@ impl Fault {
 /// Strip trailing slashes, keeping a lone `/`.
 pub fn trim_trailing_slash(p: &str) -> &str {
     let t = p.trim_end_matches('/');
-    if t.is_empty() && p.starts_with('/') { "/" } else { t }
+    if t.is_empty() && p.starts_with('/') {
+        "/"
+    } else {
+        t
+    }
 }
 
 /// Glob match with `*` as the only wildcard (iterative, linear backtracking).
@@ -136,8 +140,14 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("/v2/namespaces/*/repositories/*/tags", "/v2/namespaces/acme/repositories/app/tags"));
-        assert!(!glob_match("/v2/namespaces/*/repositories/*/tags", "/v2/namespaces/acme/repositories/app/tags/x"));
+        assert!(glob_match(
+            "/v2/namespaces/*/repositories/*/tags",
+            "/v2/namespaces/acme/repositories/app/tags"
+        ));
+        assert!(!glob_match(
+            "/v2/namespaces/*/repositories/*/tags",
+            "/v2/namespaces/acme/repositories/app/tags/x"
+        ));
         assert!(glob_match("*", "/anything"));
         assert!(glob_match("/v2/*", "/v2/a/b/c"));
         assert!(!glob_match("/v2/a", "/v2/ab"));

@@ -110,18 +110,24 @@ impl Reply {
 
 pub type HResult = Result<Reply, ApiError>;
 
+/// Optional parts of an error reply (boxed to keep `ApiError` small).
+#[derive(Debug, Clone, Default)]
+pub struct ErrorExtras {
+    pub field: Option<String>,
+    pub scim_type: Option<&'static str>,
+    /// Extra top-level keys merged into the Hub body.
+    pub extra: Map<String, Value>,
+    /// Replace the whole body.
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
 /// An error reply in Hub's shape (or SCIM's, on SCIM routes).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: u16,
     pub detail: String,
-    pub field: Option<String>,
-    pub scim_type: Option<&'static str>,
-    /// Extra top-level keys merged into the Hub body.
-    pub extra: Option<Map<String, Value>>,
-    /// Replace the whole body.
-    pub body: Option<Value>,
-    pub headers: Vec<(&'static str, String)>,
+    extras: Option<Box<ErrorExtras>>,
 }
 
 impl ApiError {
@@ -129,19 +135,18 @@ impl ApiError {
         Self {
             status,
             detail: detail.into(),
-            field: None,
-            scim_type: None,
-            extra: None,
-            body: None,
-            headers: Vec::new(),
+            extras: None,
         }
+    }
+    fn extras_mut(&mut self) -> &mut ErrorExtras {
+        self.extras.get_or_insert_with(Box::default)
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(400, detail)
     }
     pub fn field(field: &str, detail: impl Into<String>) -> Self {
         let mut e = Self::new(400, detail);
-        e.field = Some(field.to_string());
+        e.extras_mut().field = Some(field.to_string());
         e
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -157,29 +162,44 @@ impl ApiError {
         Self::new(409, detail)
     }
     pub fn with_extra(mut self, key: &str, v: Value) -> Self {
-        self.extra.get_or_insert_with(Map::new).insert(key.to_string(), v);
+        self.extras_mut().extra.insert(key.to_string(), v);
         self
     }
     pub fn with_scim_type(mut self, t: &'static str) -> Self {
-        self.scim_type = Some(t);
+        self.extras_mut().scim_type = Some(t);
         self
+    }
+    /// Replace the whole (Hub) body.
+    pub fn with_body(mut self, body: Value) -> Self {
+        self.extras_mut().body = Some(body);
+        self
+    }
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.extras_mut().headers.push((name, value));
+        self
+    }
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        self.extras.as_ref().map_or(&[], |x| x.headers.as_slice())
     }
 
     /// The Hub error body: `detail` and `message`, plus `fields`/`text` on 400s.
     pub fn hub_body(&self) -> Value {
-        if let Some(b) = &self.body {
+        let extras = self.extras.as_deref();
+        if let Some(b) = extras.and_then(|x| x.body.as_ref()) {
             return b.clone();
         }
         let mut m = Map::new();
         m.insert("detail".into(), json!(self.detail));
         m.insert("message".into(), json!(self.detail));
         if self.status == 400 {
-            let field = self.field.clone().unwrap_or_else(|| "non_field_errors".to_string());
+            let field = extras
+                .and_then(|x| x.field.clone())
+                .unwrap_or_else(|| "non_field_errors".to_string());
             m.insert("fields".into(), json!({ field: [self.detail] }));
             m.insert("text".into(), json!(self.detail));
         }
-        if let Some(extra) = &self.extra {
-            for (k, v) in extra {
+        if let Some(x) = extras {
+            for (k, v) in &x.extra {
                 m.insert(k.clone(), v.clone());
             }
         }
@@ -193,7 +213,8 @@ impl ApiError {
             "status": self.status.to_string(),
             "detail": self.detail,
         });
-        if let (Some(t), Some(m)) = (self.scim_type, v.as_object_mut()) {
+        let scim_type = self.extras.as_deref().and_then(|x| x.scim_type);
+        if let (Some(t), Some(m)) = (scim_type, v.as_object_mut()) {
             m.insert("scimType".into(), json!(t));
         }
         v
@@ -284,6 +305,12 @@ pub fn django_page(
 pub fn paginate(ctx: &Ctx, items: Vec<Value>, default: usize, key: CountKey) -> HResult {
     let page = page_params(ctx, default, 100)?;
     let total = items.len();
-    let results: Vec<Value> = items.into_iter().skip(page.offset()).take(page.size).collect();
-    Ok(Reply::ok(Value::Object(django_page(ctx, page, total, results, key)?)))
+    let results: Vec<Value> = items
+        .into_iter()
+        .skip(page.offset())
+        .take(page.size)
+        .collect();
+    Ok(Reply::ok(Value::Object(django_page(
+        ctx, page, total, results, key,
+    )?)))
 }

@@ -80,13 +80,13 @@ impl Signer {
     /// Check the signature and decode the claims (expiry is checked by the caller).
     pub fn verify(&self, token: &str) -> Result<Claims, JwtError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JwtError::Malformed);
         };
         let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).map_err(|_| JwtError::Malformed)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|_| JwtError::Malformed)?;
         mac.update(h.as_bytes());
         mac.update(b".");
         mac.update(p.as_bytes());

@@ -86,11 +86,24 @@ async fn main() -> anyhow::Result<()> {
     let hub = Emulator::start(cfg).await?;
     let url = hub.base_url();
     println!("dockerhub-emulator listening on {url}");
-    println!("  seed: {:?}   admin API: {}", args.seed, if admin { format!("{url}/_emulator/") } else { "off".into() });
+    println!(
+        "  seed: {:?}   admin API: {}",
+        args.seed,
+        if admin {
+            format!("{url}/_emulator/")
+        } else {
+            "off".into()
+        }
+    );
     println!("  user:      {} / {}", demo::USERNAME, demo::PASSWORD);
     println!("  PAT:       {}", demo::PAT);
     println!("  org:       {}   OAT: {}", demo::ORG, demo::OAT);
-    println!("  2FA user:  {} / {} (code {})", demo::TWOFA_USER, demo::TWOFA_PASSWORD, demo::TWOFA_CODE);
+    println!(
+        "  2FA user:  {} / {} (code {})",
+        demo::TWOFA_USER,
+        demo::TWOFA_PASSWORD,
+        demo::TWOFA_CODE
+    );
     println!("  SCIM:      Bearer {}", demo::SCIM_TOKEN);
     println!("  try: curl -s {url}/v2/namespaces/acme/repositories | head -c 300");
     shutdown_signal().await;

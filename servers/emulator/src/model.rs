@@ -148,7 +148,10 @@ impl Org {
         self.teams.iter_mut().find(|t| t.name == name)
     }
     pub fn owner_count(&self) -> usize {
-        self.members.iter().filter(|m| m.role == Role::Owner).count()
+        self.members
+            .iter()
+            .filter(|m| m.role == Role::Owner)
+            .count()
     }
 }
 
@@ -259,8 +262,13 @@ impl LazyTags {
     pub fn tag(i: usize) -> Tag {
         let n = i as u64;
         let pushed = SEED_EPOCH - (n as i64) * 3600;
-        let pulled = (n % 3 != 0).then(|| (pushed + ((n % 7) as i64) * DAY).min(SEED_EPOCH));
-        let platforms = if n % 2 == 0 { vec![AMD64, ARM64] } else { vec![AMD64] };
+        let pulled =
+            (!n.is_multiple_of(3)).then(|| (pushed + ((n % 7) as i64) * DAY).min(SEED_EPOCH));
+        let platforms = if n.is_multiple_of(2) {
+            vec![AMD64, ARM64]
+        } else {
+            vec![AMD64]
+        };
         Tag {
             id: 1_000_000 + n,
             name: Self::name(i),
@@ -392,7 +400,11 @@ impl Repo {
 
     pub fn storage_size(&self) -> u64 {
         let stored: u64 = self.tags.iter().map(|t| t.size).sum();
-        stored + self.lazy.as_ref().map_or(0, |l| l.live_count() as u64 * 25_000_000)
+        stored
+            + self
+                .lazy
+                .as_ref()
+                .map_or(0, |l| l.live_count() as u64 * 25_000_000)
     }
 }
 
@@ -431,7 +443,9 @@ impl State {
     }
 
     pub fn user(&self, name: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.username.eq_ignore_ascii_case(name))
+        self.users
+            .iter()
+            .find(|u| u.username.eq_ignore_ascii_case(name))
     }
 
     pub fn org(&self, name: &str) -> Option<&Org> {
@@ -439,7 +453,9 @@ impl State {
     }
 
     pub fn org_mut(&mut self, name: &str) -> Option<&mut Org> {
-        self.orgs.iter_mut().find(|o| o.name.eq_ignore_ascii_case(name))
+        self.orgs
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(name))
     }
 
     pub fn namespace_exists(&self, ns: &str) -> bool {
@@ -462,7 +478,14 @@ impl State {
     }
 
     /// Append an audit-log event stamped with the current time.
-    pub fn audit(&mut self, account: &str, action: &str, name: &str, actor: &str, data: &[(&str, &str)]) {
+    pub fn audit(
+        &mut self,
+        account: &str,
+        action: &str,
+        name: &str,
+        actor: &str,
+        data: &[(&str, &str)],
+    ) {
         self.audit_at(account, action, name, actor, data, crate::util::now_i64());
     }
 

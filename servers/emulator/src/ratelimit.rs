@@ -81,7 +81,9 @@ impl RateLimiter {
         }
         let end = entry.0 + window;
         let reset = u64::try_from(end.div_ceil(1000)).unwrap_or(u64::MAX);
-        let retry = u64::try_from((end.saturating_sub(now)).div_ceil(1000)).unwrap_or(1).max(1);
+        let retry = u64::try_from((end.saturating_sub(now)).div_ceil(1000))
+            .unwrap_or(1)
+            .max(1);
         Some(RateInfo {
             limit: self.limit,
             remaining: self.limit.saturating_sub(entry.1),

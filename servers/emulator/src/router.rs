@@ -4,7 +4,10 @@ use poem::http::Method;
 
 use crate::http::{ApiError, Ctx, HResult};
 use crate::model::State;
-use crate::routes::{access_tokens, audit, auth as login, invites, members, oats, repos, scim, settings, tags, teams, user};
+use crate::routes::{
+    access_tokens, audit, auth as login, invites, members, oats, repos, scim, settings, tags,
+    teams, user,
+};
 use crate::server::Shared;
 
 /// HTTP verbs the router distinguishes (HEAD is served by GET handlers without a body).
@@ -165,11 +168,26 @@ pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
             Get => tags::get(st, ctx, ns, repo, tag),
             _ => not_allowed(ctx),
         },
-        ["v2", "namespaces", ns, "repositories", repo, "immutabletags"] => match v {
+        [
+            "v2",
+            "namespaces",
+            ns,
+            "repositories",
+            repo,
+            "immutabletags",
+        ] => match v {
             Patch => repos::immutable_tags(st, ctx, ns, repo),
             _ => not_allowed(ctx),
         },
-        ["v2", "namespaces", ns, "repositories", repo, "immutabletags", "verify"] => match v {
+        [
+            "v2",
+            "namespaces",
+            ns,
+            "repositories",
+            repo,
+            "immutabletags",
+            "verify",
+        ] => match v {
             Post => repos::verify_immutable(st, ctx, ns, repo),
             _ => not_allowed(ctx),
         },
@@ -207,8 +225,13 @@ pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
                 (["Users", id], Get) => scim::get_user(st, ctx, &org, id),
                 (["Users", id], Put) => scim::update_user(st, ctx, &org, id),
                 (
-                    ["ServiceProviderConfig"] | ["ResourceTypes"] | ["ResourceTypes", _]
-                    | ["Schemas"] | ["Schemas", _] | ["Users"] | ["Users", _],
+                    ["ServiceProviderConfig"]
+                    | ["ResourceTypes"]
+                    | ["ResourceTypes", _]
+                    | ["Schemas"]
+                    | ["Schemas", _]
+                    | ["Users"]
+                    | ["Users", _],
                     _,
                 ) => not_allowed(ctx),
                 _ => Err(ApiError::not_found("Resource not found")),

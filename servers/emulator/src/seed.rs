@@ -4,8 +4,9 @@ use serde_json::json;
 
 use crate::config::Seed;
 use crate::model::{
-    AMD64, ARM64, ARMV7, Invite, LazyTags, Member, Oat, Org, Pat, Platform, Repo, RepoGroup,
-    RestrictedImages, Role, ScimUser, State, Tag, Team, User, fake_digest, mix, repo_key,
+    AMD64, ARM64, ARMV7, AuditEvent, Invite, LazyTags, Member, Oat, Org, Pat, Platform, Repo,
+    RepoGroup, RestrictedImages, Role, ScimUser, State, Tag, Team, User, fake_digest, mix,
+    repo_key,
 };
 use crate::util::{DAY, SEED_EPOCH, seed_uuid};
 
@@ -66,7 +67,13 @@ fn user(id: u64, username: &str, full_name: &str, password: &str, joined_days: i
 fn users() -> Vec<User> {
     let mut list = vec![
         user(1001, demo::USERNAME, "Demo User", demo::PASSWORD, 900),
-        user(1002, demo::TWOFA_USER, "Demo Two-Factor", demo::TWOFA_PASSWORD, 800),
+        user(
+            1002,
+            demo::TWOFA_USER,
+            "Demo Two-Factor",
+            demo::TWOFA_PASSWORD,
+            800,
+        ),
     ];
     if let Some(u) = list.get_mut(1) {
         u.twofa_code = Some(demo::TWOFA_CODE.to_string());
@@ -83,7 +90,13 @@ fn users() -> Vec<User> {
     .into_iter()
     .enumerate()
     {
-        list.push(user(1003 + i as u64, name, full, demo::OTHER_PASSWORD, 700 - 50 * i as i64));
+        list.push(user(
+            1003 + i as u64,
+            name,
+            full,
+            demo::OTHER_PASSWORD,
+            700 - 50 * i as i64,
+        ));
     }
     list
 }
@@ -176,10 +189,25 @@ fn scim_user(n: u64, user_name: &str, given: &str, family: &str, active: bool) -
 fn acme_full() -> Org {
     let mut org = acme_shell();
     org.teams = vec![
-        team(3001, "owners", "Organization owners", &[demo::USERNAME, "alice"]),
-        team(3002, "developers", "Application developers", &[demo::USERNAME, "bob", "carol"]),
+        team(
+            3001,
+            "owners",
+            "Organization owners",
+            &[demo::USERNAME, "alice"],
+        ),
+        team(
+            3002,
+            "developers",
+            "Application developers",
+            &[demo::USERNAME, "bob", "carol"],
+        ),
         team(3003, "qa", "Quality assurance", &["dave", "erin", "carol"]),
-        team(3004, "ops", "Platform operations", &["alice", "bob", "erin"]),
+        team(
+            3004,
+            "ops",
+            "Platform operations",
+            &["alice", "bob", "erin"],
+        ),
     ];
     org.invites = vec![
         invite(1, "newhire@example.com", "developers", "member", 5),
@@ -338,7 +366,11 @@ fn repo(
     specs: &[TagSpec],
 ) -> Repo {
     let tags = tags(id, specs);
-    let last_updated = tags.iter().map(|t| t.pushed).max().unwrap_or(days_ago(registered_days));
+    let last_updated = tags
+        .iter()
+        .map(|t| t.pushed)
+        .max()
+        .unwrap_or(days_ago(registered_days));
     Repo {
         id,
         namespace: ns.to_string(),
@@ -359,7 +391,16 @@ fn repo(
 }
 
 fn repos() -> Vec<Repo> {
-    let mut app = repo(501, "acme", "app", "The Acme application", false, 152_340, 720, ACME_APP);
+    let mut app = repo(
+        501,
+        "acme",
+        "app",
+        "The Acme application",
+        false,
+        152_340,
+        720,
+        ACME_APP,
+    );
     app.immutable_enabled = true;
     app.immutable_rules = vec![r"^v?\d+\.\d+\.\d+$".to_string()];
     app.groups = vec![
@@ -372,7 +413,16 @@ fn repos() -> Vec<Repo> {
             permission: "read".to_string(),
         },
     ];
-    let mut api = repo(502, "acme", "api", "Acme internal API", true, 8_211, 500, ACME_API);
+    let mut api = repo(
+        502,
+        "acme",
+        "api",
+        "Acme internal API",
+        true,
+        8_211,
+        500,
+        ACME_API,
+    );
     api.groups = vec![RepoGroup {
         group_id: 3004,
         permission: "admin".to_string(),
@@ -393,35 +443,97 @@ fn repos() -> Vec<Repo> {
     });
     many.last_updated = SEED_EPOCH;
     vec![
-        repo(401, "demo", "hello", "Hello world image", false, 1_234, 420, DEMO_HELLO),
-        repo(402, "demo", "private-tools", "Private helper tools", true, 17, 310, DEMO_TOOLS),
+        repo(
+            401,
+            "demo",
+            "hello",
+            "Hello world image",
+            false,
+            1_234,
+            420,
+            DEMO_HELLO,
+        ),
+        repo(
+            402,
+            "demo",
+            "private-tools",
+            "Private helper tools",
+            true,
+            17,
+            310,
+            DEMO_TOOLS,
+        ),
         app,
         api,
-        repo(503, "acme", "web", "Acme web frontend", false, 40_012, 610, ACME_WEB),
-        repo(504, "acme", "base-image", "Internal base image", true, 3_900, 650, ACME_BASE),
+        repo(
+            503,
+            "acme",
+            "web",
+            "Acme web frontend",
+            false,
+            40_012,
+            610,
+            ACME_WEB,
+        ),
+        repo(
+            504,
+            "acme",
+            "base-image",
+            "Internal base image",
+            true,
+            3_900,
+            650,
+            ACME_BASE,
+        ),
         many,
     ]
 }
 
 /// ~50 historical audit events between two years and one day before the seed epoch.
 fn audit_history(state: &mut State) {
-    let repo_names: Vec<String> = state.repos.values().map(|r| repo_key(&r.namespace, &r.name)).collect();
-    let mut events: Vec<(String, String, String, String, Vec<(String, String)>)> = Vec::new();
+    let repo_names: Vec<String> = state
+        .repos
+        .values()
+        .map(|r| repo_key(&r.namespace, &r.name))
+        .collect();
+    let mut events: Vec<AuditEvent> = Vec::new();
     let mut ev = |account: &str, action: &str, name: &str, actor: &str, data: &[(&str, &str)]| {
-        events.push((
-            account.to_string(),
-            action.to_string(),
-            name.to_string(),
-            actor.to_string(),
-            data.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect(),
-        ));
+        events.push(AuditEvent {
+            account: account.to_string(),
+            action: action.to_string(),
+            name: name.to_string(),
+            actor: actor.to_string(),
+            data: data
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            timestamp: 0,
+        });
     };
     for r in &repo_names {
         let (ns, _) = r.split_once('/').unwrap_or((r, ""));
-        ev(ns, "repo.create", r, demo::USERNAME, &[("private", "false")]);
+        ev(
+            ns,
+            "repo.create",
+            r,
+            demo::USERNAME,
+            &[("private", "false")],
+        );
     }
-    for (u, t) in [("bob", "developers"), ("carol", "developers"), ("dave", "qa"), ("erin", "qa"), ("alice", "ops")] {
-        ev("acme", "org.member.add", u, demo::USERNAME, &[("role", "member")]);
+    for (u, t) in [
+        ("bob", "developers"),
+        ("carol", "developers"),
+        ("dave", "qa"),
+        ("erin", "qa"),
+        ("alice", "ops"),
+    ] {
+        ev(
+            "acme",
+            "org.member.add",
+            u,
+            demo::USERNAME,
+            &[("role", "member")],
+        );
         ev("acme", "team.member.add", t, "alice", &[("member", u)]);
     }
     for t in ["owners", "developers", "qa", "ops"] {
@@ -442,33 +554,151 @@ fn audit_history(state: &mut State) {
         let (ns, _) = r.split_once('/').unwrap_or((r, ""));
         ev(ns, "repo.tag.push", r, "bob", &[("tag", tag)]);
     }
-    ev("acme", "repo.immutable_tags.update", "acme/app", demo::USERNAME, &[("enabled", "true")]);
-    ev("acme", "repo.privacy", "acme/api", demo::USERNAME, &[("private", "true")]);
-    ev("acme", "repo.group.add", "acme/app", demo::USERNAME, &[("group", "developers"), ("permission", "write")]);
-    ev("acme", "repo.group.add", "acme/app", demo::USERNAME, &[("group", "qa"), ("permission", "read")]);
-    ev("acme", "repo.group.add", "acme/api", "alice", &[("group", "ops"), ("permission", "admin")]);
-    ev("acme", "org.settings.update", "acme", "alice", &[("restricted_images", "enabled")]);
-    ev("acme", "org.invite.create", "newhire@example.com", demo::USERNAME, &[("team", "developers")]);
-    ev("acme", "org.invite.create", "frank", demo::USERNAME, &[("team", "qa")]);
-    ev("acme", "org.invite.create", "contractor@example.org", demo::USERNAME, &[]);
-    ev("acme", "org_access_token.create", "demo-oat", demo::USERNAME, &[]);
-    ev("acme", "org_access_token.create", "ci-readonly", demo::USERNAME, &[]);
-    ev("acme", "org_access_token.create", "old-deploy", demo::USERNAME, &[]);
-    ev("acme", "org_access_token.update", "old-deploy", "alice", &[("is_active", "false")]);
-    for u in ["alice@acme.example", "bob@acme.example", "carol@acme.example", "former@acme.example"] {
+    ev(
+        "acme",
+        "repo.immutable_tags.update",
+        "acme/app",
+        demo::USERNAME,
+        &[("enabled", "true")],
+    );
+    ev(
+        "acme",
+        "repo.privacy",
+        "acme/api",
+        demo::USERNAME,
+        &[("private", "true")],
+    );
+    ev(
+        "acme",
+        "repo.group.add",
+        "acme/app",
+        demo::USERNAME,
+        &[("group", "developers"), ("permission", "write")],
+    );
+    ev(
+        "acme",
+        "repo.group.add",
+        "acme/app",
+        demo::USERNAME,
+        &[("group", "qa"), ("permission", "read")],
+    );
+    ev(
+        "acme",
+        "repo.group.add",
+        "acme/api",
+        "alice",
+        &[("group", "ops"), ("permission", "admin")],
+    );
+    ev(
+        "acme",
+        "org.settings.update",
+        "acme",
+        "alice",
+        &[("restricted_images", "enabled")],
+    );
+    ev(
+        "acme",
+        "org.invite.create",
+        "newhire@example.com",
+        demo::USERNAME,
+        &[("team", "developers")],
+    );
+    ev(
+        "acme",
+        "org.invite.create",
+        "frank",
+        demo::USERNAME,
+        &[("team", "qa")],
+    );
+    ev(
+        "acme",
+        "org.invite.create",
+        "contractor@example.org",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "acme",
+        "org_access_token.create",
+        "demo-oat",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "acme",
+        "org_access_token.create",
+        "ci-readonly",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "acme",
+        "org_access_token.create",
+        "old-deploy",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "acme",
+        "org_access_token.update",
+        "old-deploy",
+        "alice",
+        &[("is_active", "false")],
+    );
+    for u in [
+        "alice@acme.example",
+        "bob@acme.example",
+        "carol@acme.example",
+        "former@acme.example",
+    ] {
         ev("acme", "scim.user.create", u, "scim", &[]);
     }
-    ev("acme", "scim.user.update", "former@acme.example", "scim", &[("active", "false")]);
-    ev("acme", "org.member.role_update", "alice", demo::USERNAME, &[("role", "owner")]);
-    ev("demo", "access_token.create", "demo-cli", demo::USERNAME, &[]);
-    ev("demo", "access_token.create", "ci-pipeline", demo::USERNAME, &[]);
-    ev("demo", "access_token.create", "old-laptop", demo::USERNAME, &[]);
-    ev("demo", "access_token.update", "old-laptop", demo::USERNAME, &[("is_active", "false")]);
+    ev(
+        "acme",
+        "scim.user.update",
+        "former@acme.example",
+        "scim",
+        &[("active", "false")],
+    );
+    ev(
+        "acme",
+        "org.member.role_update",
+        "alice",
+        demo::USERNAME,
+        &[("role", "owner")],
+    );
+    ev(
+        "demo",
+        "access_token.create",
+        "demo-cli",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "demo",
+        "access_token.create",
+        "ci-pipeline",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "demo",
+        "access_token.create",
+        "old-laptop",
+        demo::USERNAME,
+        &[],
+    );
+    ev(
+        "demo",
+        "access_token.update",
+        "old-laptop",
+        demo::USERNAME,
+        &[("is_active", "false")],
+    );
     let n = events.len() as i64;
-    for (i, (account, action, name, actor, data)) in events.into_iter().enumerate() {
-        let ts = SEED_EPOCH - (n - i as i64) * 14 * DAY + (mix(i as u64) % 40_000) as i64;
-        let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        state.audit_at(&account, &action, &name, &actor, &data, ts);
+    for (i, mut e) in events.into_iter().enumerate() {
+        e.timestamp = SEED_EPOCH - (n - i as i64) * 14 * DAY + (mix(i as u64) % 40_000) as i64;
+        state.audit.push(e);
     }
 }
 
@@ -487,7 +717,14 @@ pub fn build(seed: Seed) -> State {
             state.orgs = vec![acme_full()];
             state.pats = vec![
                 pat(1, "demo-cli", demo::PAT, &["repo:admin"], true, 200),
-                pat(2, "ci-pipeline", CI_PAT, &["repo:read", "repo:write"], true, 150),
+                pat(
+                    2,
+                    "ci-pipeline",
+                    CI_PAT,
+                    &["repo:read", "repo:write"],
+                    true,
+                    150,
+                ),
                 pat(3, "old-laptop", OLD_PAT, &["repo:read"], false, 400),
             ];
             for r in repos() {

@@ -125,12 +125,15 @@ impl Shared {
     }
 }
 
+/// What `shutdown` needs: the stop signal and the server task.
+type Stopper = (oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
 /// The running emulator's control handle. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EmulatorHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Arc<Mutex<Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>>,
+    shutdown: Arc<Mutex<Option<Stopper>>>,
 }
 
 impl EmulatorHandle {
@@ -279,7 +282,10 @@ pub fn build_response(reply: Reply, head: bool) -> Response {
     }
     let (ct, bytes): (Option<&str>, Vec<u8>) = match reply.body {
         ReplyBody::Empty => (None, Vec::new()),
-        ReplyBody::Json(v) => (Some("application/json"), serde_json::to_vec(&v).unwrap_or_default()),
+        ReplyBody::Json(v) => (
+            Some("application/json"),
+            serde_json::to_vec(&v).unwrap_or_default(),
+        ),
         ReplyBody::Scim(v) => (
             Some("application/scim+json"),
             serde_json::to_vec(&v).unwrap_or_default(),
@@ -305,7 +311,7 @@ fn error_reply(e: &ApiError, scim: bool) -> Reply {
     } else {
         Reply::json(e.status, e.hub_body())
     };
-    r.headers.extend(e.headers.iter().cloned());
+    r.headers.extend(e.headers().iter().cloned());
     r
 }
 
@@ -321,7 +327,9 @@ fn add_rate_headers(resp: &mut Response, info: Option<RateInfo>) {
 
 fn dropped_response() -> Response {
     let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by injected fault"))
+        Err::<Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by injected fault",
+        ))
     });
     Response::builder()
         .status(StatusCode::OK)
@@ -331,9 +339,15 @@ fn dropped_response() -> Response {
 }
 
 fn fault_reply(status: u16, retry_after: Option<RetryAfterForm>, secs: u64) -> Reply {
+    // Informational codes would confuse the HTTP layer; anything outside 200..=599 becomes 500.
+    let status = if (200..=599).contains(&status) {
+        status
+    } else {
+        500
+    };
     let mut e = ApiError::new(status, format!("Injected fault: HTTP {status}"));
     if status == 429 {
-        e.body = Some(json!({"detail": "Rate limit exceeded", "error": false}));
+        e = e.with_body(json!({"detail": "Rate limit exceeded", "error": false}));
     }
     let mut r = error_reply(&e, false);
     if let Some(form) = retry_after {
@@ -404,7 +418,8 @@ async fn handle(shared: &Arc<Shared>, mut req: Request) -> Response {
                     status: 200,
                     body: ReplyBody::Raw {
                         content_type: "application/json",
-                        bytes: br#"{"count": 3, "next": null, "results": [{"name": "trunc"#.to_vec(),
+                        bytes: br#"{"count": 3, "next": null, "results": [{"name": "trunc"#
+                            .to_vec(),
                     },
                     headers: Vec::new(),
                 },
@@ -425,10 +440,9 @@ async fn handle(shared: &Arc<Shared>, mut req: Request) -> Response {
     let result: Result<Reply, ApiError> = async {
         if let Some(i) = info.filter(|i| i.exceeded) {
             let form = lock(&shared.limiter).form;
-            let mut e = ApiError::new(429, "Rate limit exceeded");
-            e.body = Some(json!({"detail": "Rate limit exceeded", "error": false}));
-            e.headers.push(("retry-after", form.render(i.retry_after_secs)));
-            return Err(e);
+            return Err(ApiError::new(429, "Rate limit exceeded")
+                .with_body(json!({"detail": "Rate limit exceeded", "error": false}))
+                .with_header("retry-after", form.render(i.retry_after_secs)));
         }
         let too_big = req
             .headers()
@@ -446,7 +460,10 @@ async fn handle(shared: &Arc<Shared>, mut req: Request) -> Response {
             .map_err(|_| ApiError::new(413, "Request body too large"))?;
         let segs = split_path(&norm).ok_or_else(|| ApiError::not_found("Not found"))?;
         let is_auth_route = matches!(
-            segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            segs.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
             ["v2", "users", "login"] | ["v2", "users", "2fa-login"] | ["v2", "auth", "token"]
         );
         let caller = match &cred {
@@ -482,6 +499,12 @@ fn split_path(norm: &str) -> Option<Vec<String>> {
     }
     trimmed
         .split('/')
-        .map(|s| if s.is_empty() { None } else { decode_segment(s) })
+        .map(|s| {
+            if s.is_empty() {
+                None
+            } else {
+                decode_segment(s)
+            }
+        })
         .collect()
 }

@@ -33,7 +33,10 @@ fn pat_json(p: &Pat, token: &str) -> Value {
 fn validate_label(label: &str) -> Result<(), ApiError> {
     let n = label.chars().count();
     if n == 0 || n > 100 {
-        return Err(ApiError::field("token_label", "token_label must be 1 to 100 characters"));
+        return Err(ApiError::field(
+            "token_label",
+            "token_label must be 1 to 100 characters",
+        ));
     }
     Ok(())
 }
@@ -62,10 +65,9 @@ pub fn create(st: &mut State, ctx: &Ctx) -> HResult {
     }
     let expires_at = match req.expires_at.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(
-            parse_rfc3339(s)
-                .ok_or_else(|| ApiError::field("expires_at", "expires_at must be an RFC 3339 date-time"))?,
-        ),
+        Some(s) => Some(parse_rfc3339(s).ok_or_else(|| {
+            ApiError::field("expires_at", "expires_at must be an RFC 3339 date-time")
+        })?),
     };
     let secret = format!("dckr_pat_{}", random_token(27));
     let pat = Pat {
@@ -80,7 +82,13 @@ pub fn create(st: &mut State, ctx: &Ctx) -> HResult {
         secret: secret.clone(),
     };
     let body = pat_json(&pat, &secret);
-    st.audit(&user, "access_token.create", &pat.label, &user, &[("uuid", &pat.uuid)]);
+    st.audit(
+        &user,
+        "access_token.create",
+        &pat.label,
+        &user,
+        &[("uuid", &pat.uuid)],
+    );
     st.pats.push(pat);
     Ok(Reply::created(body))
 }

@@ -7,50 +7,90 @@ use crate::http::{ApiError, Ctx, HResult, Reply, page_params};
 use crate::model::{AuditEvent, State};
 use crate::util::{parse_rfc3339, rfc3339};
 
+/// An action group: key, label, and its `(action, label)` pairs.
+type ActionGroup = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Action groups and their actions, as listed by `/actions`.
-const ACTIONS: &[(&str, &str, &[(&str, &str)])] = &[
-    ("repo", "Repository", &[
-        ("repo.create", "Repository created"),
-        ("repo.update", "Repository updated"),
-        ("repo.delete", "Repository deleted"),
-        ("repo.privacy", "Repository privacy changed"),
-        ("repo.tag.push", "Tag pushed"),
-        ("repo.tag.delete", "Tag deleted"),
-        ("repo.immutable_tags.update", "Immutable tags updated"),
-        ("repo.group.add", "Team permission added"),
-        ("repo.group.update", "Team permission updated"),
-        ("repo.group.remove", "Team permission removed"),
-    ]),
-    ("org", "Organization", &[
-        ("org.member.add", "Member added"),
-        ("org.member.remove", "Member removed"),
-        ("org.member.role_update", "Member role changed"),
-        ("org.invite.create", "Invite created"),
-        ("org.invite.delete", "Invite deleted"),
-        ("org.invite.resend", "Invite resent"),
-        ("org.settings.update", "Settings updated"),
-    ]),
-    ("team", "Team", &[
-        ("team.create", "Team created"),
-        ("team.update", "Team updated"),
-        ("team.delete", "Team deleted"),
-        ("team.member.add", "Team member added"),
-        ("team.member.remove", "Team member removed"),
-    ]),
-    ("access_token", "Personal access token", &[
-        ("access_token.create", "Personal access token created"),
-        ("access_token.update", "Personal access token updated"),
-        ("access_token.delete", "Personal access token deleted"),
-    ]),
-    ("org_access_token", "Organization access token", &[
-        ("org_access_token.create", "Organization access token created"),
-        ("org_access_token.update", "Organization access token updated"),
-        ("org_access_token.delete", "Organization access token deleted"),
-    ]),
-    ("scim", "SCIM", &[
-        ("scim.user.create", "SCIM user provisioned"),
-        ("scim.user.update", "SCIM user updated"),
-    ]),
+const ACTIONS: &[ActionGroup] = &[
+    (
+        "repo",
+        "Repository",
+        &[
+            ("repo.create", "Repository created"),
+            ("repo.update", "Repository updated"),
+            ("repo.delete", "Repository deleted"),
+            ("repo.privacy", "Repository privacy changed"),
+            ("repo.tag.push", "Tag pushed"),
+            ("repo.tag.delete", "Tag deleted"),
+            ("repo.immutable_tags.update", "Immutable tags updated"),
+            ("repo.group.add", "Team permission added"),
+            ("repo.group.update", "Team permission updated"),
+            ("repo.group.remove", "Team permission removed"),
+        ],
+    ),
+    (
+        "org",
+        "Organization",
+        &[
+            ("org.member.add", "Member added"),
+            ("org.member.remove", "Member removed"),
+            ("org.member.role_update", "Member role changed"),
+            ("org.invite.create", "Invite created"),
+            ("org.invite.delete", "Invite deleted"),
+            ("org.invite.resend", "Invite resent"),
+            ("org.settings.update", "Settings updated"),
+        ],
+    ),
+    (
+        "team",
+        "Team",
+        &[
+            ("team.create", "Team created"),
+            ("team.update", "Team updated"),
+            ("team.delete", "Team deleted"),
+            ("team.member.add", "Team member added"),
+            ("team.member.remove", "Team member removed"),
+        ],
+    ),
+    (
+        "access_token",
+        "Personal access token",
+        &[
+            ("access_token.create", "Personal access token created"),
+            ("access_token.update", "Personal access token updated"),
+            ("access_token.delete", "Personal access token deleted"),
+        ],
+    ),
+    (
+        "org_access_token",
+        "Organization access token",
+        &[
+            (
+                "org_access_token.create",
+                "Organization access token created",
+            ),
+            (
+                "org_access_token.update",
+                "Organization access token updated",
+            ),
+            (
+                "org_access_token.delete",
+                "Organization access token deleted",
+            ),
+        ],
+    ),
+    (
+        "scim",
+        "SCIM",
+        &[
+            ("scim.user.create", "SCIM user provisioned"),
+            ("scim.user.update", "SCIM user updated"),
+        ],
+    ),
 ];
 
 fn description(action: &str) -> &'static str {
@@ -133,7 +173,10 @@ pub fn actions(st: &State, ctx: &Ctx, account: &str) -> HResult {
                 .iter()
                 .map(|(name, label)| json!({"name": name, "label": label}))
                 .collect();
-            ((*group).to_string(), json!({"label": label, "actions": actions}))
+            (
+                (*group).to_string(),
+                json!({"label": label, "actions": actions}),
+            )
         })
         .collect();
     Ok(Reply::ok(json!({ "actions": groups })))

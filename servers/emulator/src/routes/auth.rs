@@ -23,7 +23,12 @@ struct Login {
 }
 
 /// Check a (identifier, secret) pair against users, PATs and OATs.
-fn check(st: &mut State, identifier: &str, secret: &str, allow_oat: bool) -> Result<Login, ApiError> {
+fn check(
+    st: &mut State,
+    identifier: &str,
+    secret: &str,
+    allow_oat: bool,
+) -> Result<Login, ApiError> {
     if secret.starts_with("dckr_oat_") || st.org(identifier).is_some() {
         if !allow_oat {
             return Err(ApiError::unauthorized(ORG_LOGIN));
@@ -98,8 +103,7 @@ struct TokenRequest {
 pub fn token(shared: &Shared, st: &mut State, ctx: &Ctx) -> HResult {
     let req: TokenRequest = ctx.body_as()?;
     let login = check(st, &req.identifier, &req.secret, true)?;
-    if login.kind == CredKind::Password
-        && st.user(&login.username).is_some_and(|u| u.twofa_enabled)
+    if login.kind == CredKind::Password && st.user(&login.username).is_some_and(|u| u.twofa_enabled)
     {
         return Err(ApiError::unauthorized(
             "Two-factor authentication is enabled on this account: use a personal access token",
@@ -118,18 +122,17 @@ struct LoginRequest {
 pub fn login(shared: &Shared, st: &mut State, ctx: &Ctx) -> HResult {
     let req: LoginRequest = ctx.body_as()?;
     let login = check(st, &req.username, &req.password, false)?;
-    if login.kind == CredKind::Password
-        && st.user(&login.username).is_some_and(|u| u.twofa_enabled)
+    if login.kind == CredKind::Password && st.user(&login.username).is_some_and(|u| u.twofa_enabled)
     {
         let pending = random_token(40);
         if st.pending_2fa.len() > 10_000 {
             st.pending_2fa.clear();
         }
         st.pending_2fa.insert(pending.clone(), login.username);
-        return Err(
-            ApiError::unauthorized("Require secondary authentication on MFA enabled account")
-                .with_extra("login_2fa_token", json!(pending)),
-        );
+        return Err(ApiError::unauthorized(
+            "Require secondary authentication on MFA enabled account",
+        )
+        .with_extra("login_2fa_token", json!(pending)));
     }
     Ok(Reply::ok(json!({"token": mint_for(shared, login)})))
 }
@@ -156,6 +159,13 @@ pub fn two_factor(shared: &Shared, st: &mut State, ctx: &Ctx) -> HResult {
         return Err(ApiError::unauthorized(BAD_CREDENTIALS));
     }
     st.pending_2fa.remove(&req.login_2fa_token);
-    let token = mint(shared, &user.uuid, &user.username, CredKind::Password, None, Vec::new());
+    let token = mint(
+        shared,
+        &user.uuid,
+        &user.username,
+        CredKind::Password,
+        None,
+        Vec::new(),
+    );
     Ok(Reply::ok(json!({"token": token})))
 }

@@ -51,7 +51,13 @@ pub fn delete(st: &mut State, ctx: &Ctx, id: &str) -> HResult {
         }
         o.invites.retain(|i| i.id != id);
     }
-    st.audit(&org, "org.invite.delete", &invitee, &ctx.caller.actor(), &[]);
+    st.audit(
+        &org,
+        "org.invite.delete",
+        &invitee,
+        &ctx.caller.actor(),
+        &[],
+    );
     Ok(Reply::no_content())
 }
 
@@ -65,7 +71,13 @@ pub fn resend(st: &mut State, ctx: &Ctx, id: &str) -> HResult {
         .and_then(|o| o.invites.iter().find(|i| i.id == id))
         .map(|i| i.invitee.clone())
         .unwrap_or_default();
-    st.audit(&org, "org.invite.resend", &invitee, &ctx.caller.actor(), &[]);
+    st.audit(
+        &org,
+        "org.invite.resend",
+        &invitee,
+        &ctx.caller.actor(),
+        &[],
+    );
     Ok(Reply::no_content())
 }
 
@@ -84,9 +96,14 @@ struct Bulk {
 fn valid_invitee(s: &str) -> bool {
     let s = s.trim();
     if let Some((local, domain)) = s.split_once('@') {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
     } else {
-        (2..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        (2..=255).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     }
 }
 
@@ -99,11 +116,17 @@ pub fn bulk(st: &mut State, ctx: &Ctx) -> HResult {
         return Err(ApiError::field("invitees", "invitees must not be empty"));
     }
     if req.invitees.len() > 1000 {
-        return Err(ApiError::field("invitees", "at most 1000 invitees per request"));
+        return Err(ApiError::field(
+            "invitees",
+            "at most 1000 invitees per request",
+        ));
     }
     let role = req.role.clone().unwrap_or_else(|| "member".to_string());
     if Role::parse(&role).is_none() {
-        return Err(ApiError::field("role", "role must be owner, editor or member"));
+        return Err(ApiError::field(
+            "role",
+            "role must be owner, editor or member",
+        ));
     }
     let team = req.team.clone().unwrap_or_default();
     let inviter = ctx.caller.actor();
@@ -119,9 +142,18 @@ pub fn bulk(st: &mut State, ctx: &Ctx) -> HResult {
     for invitee in &req.invitees {
         let status = if !valid_invitee(invitee) {
             "invalid_email_or_docker_id"
-        } else if o.role_of(invitee).is_some() || st.user(invitee).is_some_and(|u| o.role_of(&u.username).is_some()) {
+        } else if o.role_of(invitee).is_some()
+            || st
+                .user(invitee)
+                .is_some_and(|u| o.role_of(&u.username).is_some())
+        {
             "existing_org_member"
-        } else if o.invites.iter().chain(new_invites.iter()).any(|i: &Invite| i.invitee.eq_ignore_ascii_case(invitee)) {
+        } else if o
+            .invites
+            .iter()
+            .chain(new_invites.iter())
+            .any(|i: &Invite| i.invitee.eq_ignore_ascii_case(invitee))
+        {
             "already_invited"
         } else {
             "invited"
@@ -145,7 +177,13 @@ pub fn bulk(st: &mut State, ctx: &Ctx) -> HResult {
     }
     if !req.dry_run {
         for inv in &new_invites {
-            st.audit(&org_name, "org.invite.create", &inv.invitee, &inviter, &[("team", &inv.team)]);
+            st.audit(
+                &org_name,
+                "org.invite.create",
+                &inv.invitee,
+                &inviter,
+                &[("team", &inv.team)],
+            );
         }
         if let Some(o) = st.org_mut(&org_name) {
             o.invites.extend(new_invites);

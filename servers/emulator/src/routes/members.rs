@@ -27,7 +27,11 @@ fn member_rows(st: &State, org: &Org) -> Vec<Row> {
             let groups: Vec<&str> = org
                 .teams
                 .iter()
-                .filter(|t| t.members.iter().any(|x| x.eq_ignore_ascii_case(&u.username)))
+                .filter(|t| {
+                    t.members
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(&u.username))
+                })
                 .map(|t| t.name.as_str())
                 .collect();
             let value = json!({
@@ -93,13 +97,22 @@ pub fn list(st: &State, ctx: &Ctx, org: &str) -> HResult {
     let o = org_reader(st, ctx, org)?;
     let kind = ctx.q_nonempty("type").unwrap_or("all");
     if !matches!(kind, "all" | "member" | "invitee") {
-        return Err(ApiError::field("type", "type must be all, member or invitee"));
+        return Err(ApiError::field(
+            "type",
+            "type must be all, member or invitee",
+        ));
     }
     let role = match ctx.q_nonempty("role") {
         None => None,
-        Some(r) => Some(Role::parse(r).ok_or_else(|| ApiError::field("role", "role must be owner, editor or member"))?),
+        Some(r) => Some(
+            Role::parse(r)
+                .ok_or_else(|| ApiError::field("role", "role must be owner, editor or member"))?,
+        ),
     };
-    let with_invites = ctx.q_nonempty("invites").is_some_and(|v| v == "true" || v == "1") || kind == "invitee";
+    let with_invites = ctx
+        .q_nonempty("invites")
+        .is_some_and(|v| v == "true" || v == "1")
+        || kind == "invitee";
     let mut rows = Vec::new();
     if kind != "invitee" {
         rows.extend(member_rows(st, o));
@@ -174,27 +187,39 @@ fn member_index(o: &Org, username: &str) -> Result<usize, ApiError> {
     o.members
         .iter()
         .position(|m| m.username.eq_ignore_ascii_case(username))
-        .ok_or_else(|| ApiError::not_found(format!("User {username} is not a member of {}", o.name)))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("User {username} is not a member of {}", o.name))
+        })
 }
 
 /// `PUT /v2/orgs/{org}/members/{username}`.
 pub fn update(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
     let req: UpdateRole = ctx.body_as()?;
-    let role = Role::parse(&req.role).ok_or_else(|| ApiError::field("role", "role must be owner, editor or member"))?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| ApiError::field("role", "role must be owner, editor or member"))?;
     let o = st
         .org_mut(org)
         .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
     let idx = member_index(o, username)?;
     let current = o.members.get(idx).map(|m| m.role);
     if current == Some(Role::Owner) && role != Role::Owner && o.owner_count() <= 1 {
-        return Err(ApiError::field("role", "An organization must keep at least one owner"));
+        return Err(ApiError::field(
+            "role",
+            "An organization must keep at least one owner",
+        ));
     }
     if let Some(m) = o.members.get_mut(idx) {
         m.role = role;
     }
     let org_name = o.name.clone();
-    st.audit(&org_name, "org.member.role_update", username, &ctx.caller.actor(), &[("role", role.as_str())]);
+    st.audit(
+        &org_name,
+        "org.member.role_update",
+        username,
+        &ctx.caller.actor(),
+        &[("role", role.as_str())],
+    );
     let o = st
         .org(org)
         .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
@@ -221,6 +246,12 @@ pub fn remove(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
         t.members.retain(|m| !m.eq_ignore_ascii_case(username));
     }
     let org_name = o.name.clone();
-    st.audit(&org_name, "org.member.remove", username, &ctx.caller.actor(), &[]);
+    st.audit(
+        &org_name,
+        "org.member.remove",
+        username,
+        &ctx.caller.actor(),
+        &[],
+    );
     Ok(Reply::no_content())
 }

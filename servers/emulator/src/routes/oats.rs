@@ -45,7 +45,10 @@ fn org_mut<'a>(st: &'a mut State, org: &str) -> Result<&'a mut Org, ApiError> {
 
 fn validate_resources(resources: &[Value]) -> Result<(), ApiError> {
     for r in resources {
-        let ok = r.get("type").and_then(Value::as_str).is_some_and(|t| t == "TYPE_REPO" || t == "TYPE_ORG")
+        let ok = r
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t == "TYPE_REPO" || t == "TYPE_ORG")
             && r.get("path").and_then(Value::as_str).is_some()
             && r.get("scopes")
                 .and_then(Value::as_array)
@@ -63,9 +66,9 @@ fn validate_resources(resources: &[Value]) -> Result<(), ApiError> {
 fn parse_expiry(s: Option<&str>) -> Result<Option<i64>, ApiError> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => parse_rfc3339(s)
-            .map(Some)
-            .ok_or_else(|| ApiError::field("expires_at", "expires_at must be an RFC 3339 date-time")),
+        Some(s) => parse_rfc3339(s).map(Some).ok_or_else(|| {
+            ApiError::field("expires_at", "expires_at must be an RFC 3339 date-time")
+        }),
     }
 }
 
@@ -85,7 +88,10 @@ pub fn create(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     authorize(st, ctx, org)?;
     let req: CreateOat = ctx.body_as()?;
     if req.label.trim().is_empty() || req.label.chars().count() > 100 {
-        return Err(ApiError::field("label", "label must be 1 to 100 characters"));
+        return Err(ApiError::field(
+            "label",
+            "label must be 1 to 100 characters",
+        ));
     }
     validate_resources(&req.resources)?;
     let expires_at = parse_expiry(req.expires_at.as_deref())?;
@@ -163,8 +169,15 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
     if let Some(r) = &req.resources {
         validate_resources(r)?;
     }
-    if req.label.as_ref().is_some_and(|l| l.trim().is_empty() || l.chars().count() > 100) {
-        return Err(ApiError::field("label", "label must be 1 to 100 characters"));
+    if req
+        .label
+        .as_ref()
+        .is_some_and(|l| l.trim().is_empty() || l.chars().count() > 100)
+    {
+        return Err(ApiError::field(
+            "label",
+            "label must be 1 to 100 characters",
+        ));
     }
     let actor = ctx.caller.actor();
     let o = org_mut(st, org)?;

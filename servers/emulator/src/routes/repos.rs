@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{
-    Access, Caller, OAT_NOT_ALLOWED, check_repo_write, namespace_access, readable_repo, repo_access, require_auth,
+    Access, Caller, OAT_NOT_ALLOWED, check_repo_write, namespace_access, readable_repo,
+    repo_access, require_auth,
 };
 use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params, paginate};
 use crate::model::{Repo, RepoGroup, State, repo_key};
@@ -135,19 +136,33 @@ pub fn list(st: &State, ctx: &Ctx, ns: &str) -> HResult {
         .collect();
     match ctx.q_nonempty("ordering") {
         None | Some("-last_updated") => {
-            repos.sort_by(|a, b| b.last_updated.cmp(&a.last_updated).then(a.name.cmp(&b.name)));
+            repos.sort_by(|a, b| {
+                b.last_updated
+                    .cmp(&a.last_updated)
+                    .then(a.name.cmp(&b.name))
+            });
         }
         Some("last_updated") => {
-            repos.sort_by(|a, b| a.last_updated.cmp(&b.last_updated).then(a.name.cmp(&b.name)));
+            repos.sort_by(|a, b| {
+                a.last_updated
+                    .cmp(&b.last_updated)
+                    .then(a.name.cmp(&b.name))
+            });
         }
         Some("name") => repos.sort_by(|a, b| a.name.cmp(&b.name)),
         Some("-name") => repos.sort_by(|a, b| b.name.cmp(&a.name)),
-        Some("pull_count") => repos.sort_by(|a, b| a.pull_count.cmp(&b.pull_count).then(a.name.cmp(&b.name))),
-        Some("-pull_count") => repos.sort_by(|a, b| b.pull_count.cmp(&a.pull_count).then(a.name.cmp(&b.name))),
+        Some("pull_count") => {
+            repos.sort_by(|a, b| a.pull_count.cmp(&b.pull_count).then(a.name.cmp(&b.name)))
+        }
+        Some("-pull_count") => {
+            repos.sort_by(|a, b| b.pull_count.cmp(&a.pull_count).then(a.name.cmp(&b.name)))
+        }
         Some(other) => {
             return Err(ApiError::field(
                 "ordering",
-                format!("Invalid ordering {other:?}: use name, last_updated or pull_count, optionally with '-'"),
+                format!(
+                    "Invalid ordering {other:?}: use name, last_updated or pull_count, optionally with '-'"
+                ),
             ));
         }
     }
@@ -158,7 +173,13 @@ pub fn list(st: &State, ctx: &Ctx, ns: &str) -> HResult {
         .take(page.size)
         .map(list_entry)
         .collect();
-    Ok(Reply::ok(Value::Object(django_page(ctx, page, total, results, CountKey::Count)?)))
+    Ok(Reply::ok(Value::Object(django_page(
+        ctx,
+        page,
+        total,
+        results,
+        CountKey::Count,
+    )?)))
 }
 
 #[derive(Deserialize)]
@@ -183,17 +204,30 @@ pub fn create(st: &mut State, ctx: &Ctx, ns: &str) -> HResult {
     if !st.namespace_exists(ns) {
         return Err(ApiError::not_found(format!("Namespace {ns} not found")));
     }
-    if req.namespace.as_deref().is_some_and(|n| !n.eq_ignore_ascii_case(ns)) {
-        return Err(ApiError::field("namespace", "namespace does not match the path"));
+    if req
+        .namespace
+        .as_deref()
+        .is_some_and(|n| !n.eq_ignore_ascii_case(ns))
+    {
+        return Err(ApiError::field(
+            "namespace",
+            "namespace does not match the path",
+        ));
     }
-    if req.registry.as_deref().is_some_and(|r| !r.is_empty() && r != "docker" && r != "registry-1.docker.io") {
+    if req
+        .registry
+        .as_deref()
+        .is_some_and(|r| !r.is_empty() && r != "docker" && r != "registry-1.docker.io")
+    {
         return Err(ApiError::field("registry", "registry must be \"docker\""));
     }
     validate_name(&req.name)?;
     validate_descriptions(req.description.as_deref(), req.full_description.as_deref())?;
     let access = namespace_access(st, &ctx.caller, ns);
     if !access.write {
-        return Err(ApiError::forbidden("You do not have permission to create repositories in this namespace."));
+        return Err(ApiError::forbidden(
+            "You do not have permission to create repositories in this namespace.",
+        ));
     }
     let ns_name = st
         .user(ns)
@@ -202,7 +236,10 @@ pub fn create(st: &mut State, ctx: &Ctx, ns: &str) -> HResult {
         .unwrap_or_else(|| ns.to_string());
     let key = repo_key(&ns_name, &req.name);
     if st.repos.contains_key(&key) {
-        return Err(ApiError::field("name", "Repository with this Name and Namespace already exists."));
+        return Err(ApiError::field(
+            "name",
+            "Repository with this Name and Namespace already exists.",
+        ));
     }
     let now = now_i64();
     let id = st.alloc_id();
@@ -226,18 +263,33 @@ pub fn create(st: &mut State, ctx: &Ctx, ns: &str) -> HResult {
     let body = repo_info(&repo, access);
     let private = repo.is_private.to_string();
     st.repos.insert(key.clone(), repo);
-    st.audit(&ns_name, "repo.create", &key, &ctx.caller.actor(), &[("private", &private)]);
+    st.audit(
+        &ns_name,
+        "repo.create",
+        &key,
+        &ctx.caller.actor(),
+        &[("private", &private)],
+    );
     Ok(Reply::created(body))
 }
 
 /// `GET`/`HEAD /v2/namespaces/{ns}/repositories/{repo}` (and the legacy GET).
 pub fn get(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     let repo = readable_repo(st, ctx, ns, name)?;
-    Ok(Reply::ok(repo_info(repo, repo_access(st, &ctx.caller, repo))))
+    Ok(Reply::ok(repo_info(
+        repo,
+        repo_access(st, &ctx.caller, repo),
+    )))
 }
 
 /// Find a repository the caller may write (or administer).
-fn writable<'a>(st: &'a mut State, ctx: &Ctx, ns: &str, name: &str, admin: bool) -> Result<&'a mut Repo, ApiError> {
+fn writable<'a>(
+    st: &'a mut State,
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    admin: bool,
+) -> Result<&'a mut Repo, ApiError> {
     require_auth(ctx)?;
     let repo = st
         .repo(ns, name)
@@ -247,13 +299,23 @@ fn writable<'a>(st: &'a mut State, ctx: &Ctx, ns: &str, name: &str, admin: bool)
         .ok_or_else(|| ApiError::not_found("Object not found"))
 }
 
-fn finish(st: &mut State, ctx: &Ctx, ns: &str, name: &str, action: &str, data: &[(&str, &str)]) -> HResult {
+fn finish(
+    st: &mut State,
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    action: &str,
+    data: &[(&str, &str)],
+) -> HResult {
     let actor = ctx.caller.actor();
     let repo = st
         .repo(ns, name)
         .ok_or_else(|| ApiError::not_found("Object not found"))?;
     let body = repo_info(repo, repo_access(st, &ctx.caller, repo));
-    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
+    let (account, key) = (
+        repo.namespace.clone(),
+        repo_key(&repo.namespace, &repo.name),
+    );
     st.audit(&account, action, &key, &actor, data);
     Ok(Reply::ok(body))
 }
@@ -285,7 +347,10 @@ pub fn update(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
 /// `DELETE /v2/repositories/{ns}/{repo}/`.
 pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     let repo = writable(st, ctx, ns, name, true)?;
-    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
+    let (account, key) = (
+        repo.namespace.clone(),
+        repo_key(&repo.namespace, &repo.name),
+    );
     st.repos.remove(&key);
     st.audit(&account, "repo.delete", &key, &ctx.caller.actor(), &[]);
     Ok(Reply::no_content())
@@ -330,7 +395,14 @@ pub fn immutable_tags(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResul
     repo.immutable_enabled = req.immutable_tags;
     repo.immutable_rules = req.immutable_tags_rules;
     let enabled = req.immutable_tags.to_string();
-    finish(st, ctx, ns, name, "repo.immutable_tags.update", &[("enabled", &enabled)])
+    finish(
+        st,
+        ctx,
+        ns,
+        name,
+        "repo.immutable_tags.update",
+        &[("enabled", &enabled)],
+    )
 }
 
 /// Whether a tag is protected by the repository's immutable-tag rules.
@@ -356,7 +428,11 @@ pub fn verify_immutable(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult 
     }
     let re = compile_rule(&req.regex)?;
     let repo = readable_repo(st, ctx, ns, name)?;
-    let tags: Vec<String> = repo.tag_names().into_iter().filter(|t| re.is_match(t)).collect();
+    let tags: Vec<String> = repo
+        .tag_names()
+        .into_iter()
+        .filter(|t| re.is_match(t))
+        .collect();
     Ok(Reply::ok(json!({"tags": tags})))
 }
 
@@ -378,7 +454,10 @@ fn validate_permission(p: &str) -> Result<(), ApiError> {
     if matches!(p, "read" | "write" | "admin") {
         Ok(())
     } else {
-        Err(ApiError::field("permission", "permission must be read, write or admin"))
+        Err(ApiError::field(
+            "permission",
+            "permission must be read, write or admin",
+        ))
     }
 }
 
@@ -386,7 +465,11 @@ fn validate_permission(p: &str) -> Result<(), ApiError> {
 pub fn list_groups(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     require_auth(ctx)?;
     let repo = readable_repo(st, ctx, ns, name)?;
-    let items = repo.groups.iter().map(|g| group_json(st, repo, g)).collect();
+    let items = repo
+        .groups
+        .iter()
+        .map(|g| group_json(st, repo, g))
+        .collect();
     paginate(ctx, items, 10, CountKey::Count)
 }
 
@@ -407,7 +490,12 @@ pub fn add_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
         .org(&repo_ns)
         .and_then(|o| o.teams.iter().find(|t| t.id == req.group_id))
         .map(|t| t.name.clone())
-        .ok_or_else(|| ApiError::field("group_id", format!("Group {} not found in {repo_ns}", req.group_id)))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "group_id",
+                format!("Group {} not found in {repo_ns}", req.group_id),
+            )
+        })?;
     let repo = writable(st, ctx, ns, name, true)?;
     match repo.groups.iter_mut().find(|g| g.group_id == req.group_id) {
         Some(g) => g.permission = req.permission.clone(),
@@ -417,8 +505,16 @@ pub fn add_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
         }),
     }
     let key = repo_key(&repo.namespace, &repo.name);
-    st.audit(&repo_ns, "repo.group.add", &key, &ctx.caller.actor(), &[("group", &team), ("permission", &req.permission)]);
-    Ok(Reply::ok(json!({"group_id": req.group_id, "group_name": team, "permission": req.permission})))
+    st.audit(
+        &repo_ns,
+        "repo.group.add",
+        &key,
+        &ctx.caller.actor(),
+        &[("group", &team), ("permission", &req.permission)],
+    );
+    Ok(Reply::ok(
+        json!({"group_id": req.group_id, "group_name": team, "permission": req.permission}),
+    ))
 }
 
 /// `GET /v2/repositories/{ns}/{repo}/groups/{id}`.
@@ -430,7 +526,9 @@ pub fn get_group(st: &State, ctx: &Ctx, ns: &str, name: &str, id: &str) -> HResu
         .groups
         .iter()
         .find(|g| g.group_id == gid)
-        .ok_or_else(|| ApiError::not_found(format!("Group {id} has no permission on this repository")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Group {id} has no permission on this repository"))
+        })?;
     Ok(Reply::ok(group_json(st, repo, g)))
 }
 
@@ -450,9 +548,14 @@ pub fn update_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
         .groups
         .iter_mut()
         .find(|g| g.group_id == gid)
-        .ok_or_else(|| ApiError::not_found(format!("Group {id} has no permission on this repository")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Group {id} has no permission on this repository"))
+        })?;
     g.permission = req.permission.clone();
-    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
+    let (account, key) = (
+        repo.namespace.clone(),
+        repo_key(&repo.namespace, &repo.name),
+    );
     let repo = st
         .repo(ns, name)
         .ok_or_else(|| ApiError::not_found("Object not found"))?;
@@ -462,7 +565,13 @@ pub fn update_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
         .find(|g| g.group_id == gid)
         .map(|g| group_json(st, repo, g))
         .unwrap_or(Value::Null);
-    st.audit(&account, "repo.group.update", &key, &ctx.caller.actor(), &[("group_id", id), ("permission", &req.permission)]);
+    st.audit(
+        &account,
+        "repo.group.update",
+        &key,
+        &ctx.caller.actor(),
+        &[("group_id", id), ("permission", &req.permission)],
+    );
     Ok(Reply::ok(body))
 }
 
@@ -473,9 +582,20 @@ pub fn remove_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
     let before = repo.groups.len();
     repo.groups.retain(|g| g.group_id != gid);
     if repo.groups.len() == before {
-        return Err(ApiError::not_found(format!("Group {id} has no permission on this repository")));
+        return Err(ApiError::not_found(format!(
+            "Group {id} has no permission on this repository"
+        )));
     }
-    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
-    st.audit(&account, "repo.group.remove", &key, &ctx.caller.actor(), &[("group_id", id)]);
+    let (account, key) = (
+        repo.namespace.clone(),
+        repo_key(&repo.namespace, &repo.name),
+    );
+    st.audit(
+        &account,
+        "repo.group.remove",
+        &key,
+        &ctx.caller.actor(),
+        &[("group_id", id)],
+    );
     Ok(Reply::no_content())
 }

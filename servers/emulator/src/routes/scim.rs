@@ -21,7 +21,9 @@ pub fn authorize(st: &State, ctx: &Ctx) -> Result<String, ApiError> {
             .iter()
             .find(|o| o.role_of(username) == Some(Role::Owner))
             .map(|o| o.name.clone())
-            .ok_or_else(|| ApiError::forbidden("SCIM requires an organization owner or the SCIM token")),
+            .ok_or_else(|| {
+                ApiError::forbidden("SCIM requires an organization owner or the SCIM token")
+            }),
         Caller::Oat { .. } => Err(ApiError::forbidden(crate::auth::OAT_NOT_ALLOWED)),
         Caller::Anonymous => Err(ApiError::unauthorized(crate::auth::NO_CREDENTIALS)),
     }
@@ -67,12 +69,25 @@ fn attr(name: &str, ty: &str, required: bool) -> Value {
 fn user_schema() -> Value {
     let mut name = attr("name", "complex", false);
     if let Some(m) = name.as_object_mut() {
-        m.insert("subAttributes".into(), json!([attr("givenName", "string", false), attr("familyName", "string", false)]));
+        m.insert(
+            "subAttributes".into(),
+            json!([
+                attr("givenName", "string", false),
+                attr("familyName", "string", false)
+            ]),
+        );
     }
     let mut emails = attr("emails", "complex", false);
     if let Some(m) = emails.as_object_mut() {
         m.insert("multiValued".into(), json!(true));
-        m.insert("subAttributes".into(), json!([attr("value", "string", false), attr("display", "string", false), attr("primary", "boolean", false)]));
+        m.insert(
+            "subAttributes".into(),
+            json!([
+                attr("value", "string", false),
+                attr("display", "string", false),
+                attr("primary", "boolean", false)
+            ]),
+        );
     }
     let mut user_name = attr("userName", "string", true);
     if let Some(m) = user_name.as_object_mut() {
@@ -89,17 +104,20 @@ fn user_schema() -> Value {
 
 /// `GET /ServiceProviderConfig` (`authenticationSchemes` is an object, as the spec says).
 pub fn service_provider_config(ctx: &Ctx) -> HResult {
-    Ok(Reply::scim(200, json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": format!("{}/docs", ctx.base_url),
-        "patch": {"supported": false},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": 200},
-        "changePassword": {"supported": false},
-        "sort": {"supported": true},
-        "etag": {"supported": false},
-        "authenticationSchemes": {"name": "OAuth Bearer Token", "specUri": "https://www.rfc-editor.org/info/rfc6750", "type": "oauthbearertoken"},
-    })))
+    Ok(Reply::scim(
+        200,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": format!("{}/docs", ctx.base_url),
+            "patch": {"supported": false},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": 200},
+            "changePassword": {"supported": false},
+            "sort": {"supported": true},
+            "etag": {"supported": false},
+            "authenticationSchemes": {"name": "OAuth Bearer Token", "specUri": "https://www.rfc-editor.org/info/rfc6750", "type": "oauthbearertoken"},
+        }),
+    ))
 }
 
 fn list(resources: Vec<Value>) -> Value {
@@ -116,7 +134,9 @@ pub fn resource_type(ctx: &Ctx, name: &str) -> HResult {
     if name == "User" {
         Ok(Reply::scim(200, user_resource_type(ctx)))
     } else {
-        Err(ApiError::not_found(format!("Resource type {name} not found")))
+        Err(ApiError::not_found(format!(
+            "Resource type {name} not found"
+        )))
     }
 }
 
@@ -138,23 +158,34 @@ fn int_param(ctx: &Ctx, key: &str, default: usize, max: usize) -> Result<usize, 
     let Some(raw) = ctx.q_nonempty(key) else {
         return Ok(default);
     };
-    let n: usize = raw
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{key} must be a positive integer")).with_scim_type("invalidValue"))?;
+    let n: usize = raw.parse().map_err(|_| {
+        ApiError::bad_request(format!("{key} must be a positive integer"))
+            .with_scim_type("invalidValue")
+    })?;
     if n < 1 || n > max {
-        return Err(ApiError::bad_request(format!("{key} must be between 1 and {max}")).with_scim_type("invalidValue"));
+        return Err(
+            ApiError::bad_request(format!("{key} must be between 1 and {max}"))
+                .with_scim_type("invalidValue"),
+        );
     }
     Ok(n)
 }
 
 /// Parse the supported filter: `<attr> eq "<value>"` on userName, id or active.
 fn parse_filter(f: &str) -> Result<(String, String), ApiError> {
-    let bad = || ApiError::bad_request(format!("Unsupported filter: {f}")).with_scim_type("invalidFilter");
+    let bad = || {
+        ApiError::bad_request(format!("Unsupported filter: {f}")).with_scim_type("invalidFilter")
+    };
     let mut parts = f.trim().splitn(3, ' ');
     let (Some(attr), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    if !op.eq_ignore_ascii_case("eq") || !matches!(attr, "userName" | "id" | "active" | "emails.value" | "emails") {
+    if !op.eq_ignore_ascii_case("eq")
+        || !matches!(
+            attr,
+            "userName" | "id" | "active" | "emails.value" | "emails"
+        )
+    {
         return Err(bad());
     }
     Ok((attr.to_string(), value.trim().trim_matches('"').to_string()))
@@ -181,19 +212,26 @@ pub fn list_users(st: &State, ctx: &Ctx, org: &str) -> HResult {
     }
     match ctx.q_nonempty("sortBy") {
         None => {}
-        Some("userName" | "emails" | "emails.value") => users.sort_by(|a, b| a.user_name.cmp(&b.user_name)),
+        Some("userName" | "emails" | "emails.value") => {
+            users.sort_by(|a, b| a.user_name.cmp(&b.user_name))
+        }
         Some("id") => users.sort_by(|a, b| a.id.cmp(&b.id)),
         Some("name.familyName") => users.sort_by(|a, b| a.family_name.cmp(&b.family_name)),
         Some(other) => {
-            return Err(ApiError::bad_request(format!("Unsupported sortBy: {other}")).with_scim_type("invalidValue"));
+            return Err(
+                ApiError::bad_request(format!("Unsupported sortBy: {other}"))
+                    .with_scim_type("invalidValue"),
+            );
         }
     }
     match ctx.q_nonempty("sortOrder") {
         None | Some("ascending") => {}
         Some("descending") => users.reverse(),
         Some(other) => {
-            return Err(ApiError::bad_request(format!("sortOrder must be ascending or descending, not {other}"))
-                .with_scim_type("invalidValue"));
+            return Err(ApiError::bad_request(format!(
+                "sortOrder must be ascending or descending, not {other}"
+            ))
+            .with_scim_type("invalidValue"));
         }
     }
     let total = users.len();
@@ -203,13 +241,16 @@ pub fn list_users(st: &State, ctx: &Ctx, org: &str) -> HResult {
         .take(count)
         .map(|u| user_json(ctx, u))
         .collect();
-    Ok(Reply::scim(200, json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": page.len(),
-        "Resources": page,
-    })))
+    Ok(Reply::scim(
+        200,
+        json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": page.len(),
+            "Resources": page,
+        }),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -234,7 +275,10 @@ fn check_schemas(schemas: &[String]) -> Result<(), ApiError> {
     if schemas.iter().any(|s| s == USER_SCHEMA) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!("schemas must include {USER_SCHEMA}")).with_scim_type("invalidValue"))
+        Err(
+            ApiError::bad_request(format!("schemas must include {USER_SCHEMA}"))
+                .with_scim_type("invalidValue"),
+        )
     }
 }
 
@@ -244,10 +288,19 @@ pub fn create_user(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     check_schemas(&req.schemas)?;
     let user_name = req.user_name.trim().to_string();
     if user_name.is_empty() || user_name.len() > 255 {
-        return Err(ApiError::bad_request("userName must be 1 to 255 characters").with_scim_type("invalidValue"));
+        return Err(
+            ApiError::bad_request("userName must be 1 to 255 characters")
+                .with_scim_type("invalidValue"),
+        );
     }
-    if org_users(st, org)?.iter().any(|u| u.user_name.eq_ignore_ascii_case(&user_name)) {
-        return Err(ApiError::conflict(format!("User {user_name} already exists")).with_scim_type("uniqueness"));
+    if org_users(st, org)?
+        .iter()
+        .any(|u| u.user_name.eq_ignore_ascii_case(&user_name))
+    {
+        return Err(
+            ApiError::conflict(format!("User {user_name} already exists"))
+                .with_scim_type("uniqueness"),
+        );
     }
     let name = req.name.unwrap_or_default();
     let now = now_i64();
@@ -264,7 +317,13 @@ pub fn create_user(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     if let Some(o) = st.org_mut(org) {
         o.scim_users.push(user);
     }
-    st.audit(org, "scim.user.create", &user_name, &ctx.caller.actor(), &[]);
+    st.audit(
+        org,
+        "scim.user.create",
+        &user_name,
+        &ctx.caller.actor(),
+        &[],
+    );
     Ok(Reply::scim(201, body))
 }
 
@@ -310,6 +369,12 @@ pub fn update_user(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
     u.last_modified = now_i64();
     let body = user_json(ctx, u);
     let (user_name, active) = (u.user_name.clone(), u.active.to_string());
-    st.audit(org, "scim.user.update", &user_name, &ctx.caller.actor(), &[("active", &active)]);
+    st.audit(
+        org,
+        "scim.user.update",
+        &user_name,
+        &ctx.caller.actor(),
+        &[("active", &active)],
+    );
     Ok(Reply::scim(200, body))
 }

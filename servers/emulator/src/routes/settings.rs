@@ -48,6 +48,12 @@ pub fn put(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     let body = settings_json(&o.settings);
     let org_name = o.name.clone();
     let enabled = req.restricted_images.enabled.to_string();
-    st.audit(&org_name, "org.settings.update", &org_name, &ctx.caller.actor(), &[("restricted_images.enabled", &enabled)]);
+    st.audit(
+        &org_name,
+        "org.settings.update",
+        &org_name,
+        &ctx.caller.actor(),
+        &[("restricted_images.enabled", &enabled)],
+    );
     Ok(Reply::ok(body))
 }

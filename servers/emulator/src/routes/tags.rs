@@ -78,7 +78,13 @@ pub fn list(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     let order = order(ctx)?;
     let (total, tags) = repo.list_tags(ctx.q_nonempty("name"), order, page.offset(), page.size);
     let results = tags.iter().map(|t| tag_json(repo, t)).collect();
-    Ok(Reply::ok(Value::Object(django_page(ctx, page, total, results, CountKey::Count)?)))
+    Ok(Reply::ok(Value::Object(django_page(
+        ctx,
+        page,
+        total,
+        results,
+        CountKey::Count,
+    )?)))
 }
 
 /// `GET`/`HEAD .../tags/{tag}`.
@@ -106,10 +112,19 @@ pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HRe
             format!("Tag {tag} is immutable and cannot be deleted"),
         ));
     }
-    let (account, key) = (repo.namespace.clone(), repo_key(&repo.namespace, &repo.name));
+    let (account, key) = (
+        repo.namespace.clone(),
+        repo_key(&repo.namespace, &repo.name),
+    );
     if let Some(r) = st.repo_mut(ns, name) {
         r.delete_tag(tag);
     }
-    st.audit(&account, "repo.tag.delete", &key, &ctx.caller.actor(), &[("tag", tag)]);
+    st.audit(
+        &account,
+        "repo.tag.delete",
+        &key,
+        &ctx.caller.actor(),
+        &[("tag", tag)],
+    );
     Ok(Reply::no_content())
 }

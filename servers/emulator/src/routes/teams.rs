@@ -30,7 +30,9 @@ fn org_mut<'a>(st: &'a mut State, org: &str) -> Result<&'a mut Org, ApiError> {
 
 fn validate_team_name(name: &str) -> Result<(), ApiError> {
     let ok = (1..=30).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
     if ok {
         Ok(())
     } else {
@@ -50,7 +52,11 @@ pub fn list(st: &State, ctx: &Ctx, org: &str) -> HResult {
         .teams
         .iter()
         .filter(|t| user.is_none_or(|u| t.members.iter().any(|m| m.eq_ignore_ascii_case(u))))
-        .filter(|t| search.as_deref().is_none_or(|s| t.name.to_lowercase().contains(s)))
+        .filter(|t| {
+            search
+                .as_deref()
+                .is_none_or(|s| t.name.to_lowercase().contains(s))
+        })
         .map(team_json)
         .collect();
     paginate(ctx, items, 10, CountKey::Count)
@@ -68,13 +74,18 @@ struct TeamBody {
 pub fn create(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
     let req: TeamBody = ctx.body_as()?;
-    let name = req.name.ok_or_else(|| ApiError::field("name", "This field is required."))?;
+    let name = req
+        .name
+        .ok_or_else(|| ApiError::field("name", "This field is required."))?;
     validate_team_name(&name)?;
     let id = st.alloc_id();
     let actor = ctx.caller.actor();
     let o = org_mut(st, org)?;
     if o.team(&name).is_some() {
-        return Err(ApiError::field("name", format!("Group {name} already exists")));
+        return Err(ApiError::field(
+            "name",
+            format!("Group {name} already exists"),
+        ));
     }
     let team = Team {
         id,
@@ -127,7 +138,13 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, team: &str, put: bool) -> HR
     let body = team_json(t);
     let new_name = t.name.clone();
     let org_name = o.name.clone();
-    st.audit(&org_name, "team.update", &new_name, &actor, &[("previous_name", team)]);
+    st.audit(
+        &org_name,
+        "team.update",
+        &new_name,
+        &actor,
+        &[("previous_name", team)],
+    );
     Ok(Reply::ok(body))
 }
 
@@ -207,7 +224,13 @@ pub fn add_member(st: &mut State, ctx: &Ctx, org: &str, team: &str) -> HResult {
         t.members.push(username.clone());
     }
     let org_name = o.name.clone();
-    st.audit(&org_name, "team.member.add", team, &actor, &[("member", &username)]);
+    st.audit(
+        &org_name,
+        "team.member.add",
+        team,
+        &actor,
+        &[("member", &username)],
+    );
     Ok(Reply::ok(json!({"member": username, "group": team})))
 }
 
@@ -222,9 +245,17 @@ pub fn remove_member(st: &mut State, ctx: &Ctx, org: &str, team: &str, username:
     let before = t.members.len();
     t.members.retain(|m| !m.eq_ignore_ascii_case(username));
     if t.members.len() == before {
-        return Err(ApiError::not_found(format!("User {username} is not in group {team}")));
+        return Err(ApiError::not_found(format!(
+            "User {username} is not in group {team}"
+        )));
     }
     let org_name = o.name.clone();
-    st.audit(&org_name, "team.member.remove", team, &actor, &[("member", username)]);
+    st.audit(
+        &org_name,
+        "team.member.remove",
+        team,
+        &actor,
+        &[("member", username)],
+    );
     Ok(Reply::no_content())
 }

@@ -69,7 +69,11 @@ impl Api {
     pub async fn login(hub: &EmulatorHandle, identifier: &str, secret: &str) -> Self {
         let mut api = Self::anon(hub);
         let r = api
-            .send(Method::POST, "/v2/auth/token", Some(json!({"identifier": identifier, "secret": secret})))
+            .send(
+                Method::POST,
+                "/v2/auth/token",
+                Some(json!({"identifier": identifier, "secret": secret})),
+            )
             .await;
         assert_eq!(r.code(), 200, "login {identifier}: {}", r.text);
         api.token = Some(r.json()["access_token"].as_str().unwrap().to_string());
@@ -92,7 +96,11 @@ impl Api {
     }
 
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) };
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        };
         let mut req = self.client.request(method, url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -104,7 +112,11 @@ impl Api {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");
-        Resp { status, headers, text }
+        Resp {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {

@@ -1,0 +1,2 @@
+//! CLI benchmarks (filled in below).
+fn main() {}

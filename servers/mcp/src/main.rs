@@ -1,0 +1,3 @@
+//! `dockerhub-mcp` binary.
+
+fn main() {}
