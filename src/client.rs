@@ -164,7 +164,7 @@ impl Hub {
         }
         let mut req = rb.build().map_err(|e| transport(op, &e))?;
         self.inner().pre(&mut req, Some(op)).await?;
-        let outcome = self.inner().exec(req, op.auth, Some(op.id)).await;
+        let outcome = self.inner().exec(req, op.auth, Some(op)).await;
         if outcome.retries > 0 {
             tracing::debug!(
                 operation = op.id,

@@ -309,7 +309,7 @@ impl Inner {
         &self,
         req: Request,
         scheme: AuthScheme,
-        op_id: Option<&str>,
+        op: Option<&Operation>,
     ) -> Outcome {
         let policy = self.config.retry;
         let idempotent = catalog::is_idempotent(req.method().as_str());
@@ -318,12 +318,10 @@ impl Inner {
         let mut waited = Duration::ZERO;
         let mut reminted = false;
         let mut newer_than: Option<u64> = None;
-        let route = op_id
-            .and_then(catalog::by_id)
-            .map_or("/v2/auth", |o| o.path);
+        let route = op.map_or("/v2/auth", |o| o.path);
         let span = tracing::debug_span!(
             "hub.request",
-            operation = op_id.unwrap_or("auth"),
+            operation = op.map_or("auth", |o| o.id),
             method = %req.method(),
             route,
         );
@@ -528,11 +526,8 @@ impl ClientHooks<HookState> for crate::generated::Client {
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         use progenitor_client::ClientInfo;
-        let scheme = catalog::by_id(info.operation_id).map_or(AuthScheme::Hub, |o| o.auth);
-        self.inner()
-            .0
-            .exec(request, scheme, Some(info.operation_id))
-            .await
-            .response
+        let op = catalog::by_id(info.operation_id);
+        let scheme = op.map_or(AuthScheme::Hub, |o| o.auth);
+        self.inner().0.exec(request, scheme, op).await.response
     }
 }

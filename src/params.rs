@@ -36,8 +36,24 @@ pub fn encode_segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-fn schema_of(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Bool(true))
+/// The parsed form of a catalog schema text. Every schema of the catalog is
+/// parsed once, on first use, and looked up by address afterwards.
+fn schema_of(text: &'static str) -> &'static Value {
+    static ANY: Value = Value::Bool(true);
+    static CACHE: OnceLock<HashMap<usize, Value>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        OPERATIONS
+            .iter()
+            .flat_map(|op| op.params.iter().map(|p| p.schema).chain(op.body))
+            .map(|t| {
+                (
+                    t.as_ptr() as usize,
+                    serde_json::from_str(t).unwrap_or(Value::Bool(true)),
+                )
+            })
+            .collect()
+    });
+    cache.get(&(text.as_ptr() as usize)).unwrap_or(&ANY)
 }
 
 /// Names of the body's top-level properties, if the body is an object.
@@ -121,7 +137,7 @@ pub fn describe(op: &Operation) -> Vec<ParamInfo> {
         .params
         .iter()
         .map(|p| {
-            let schema = schema_of(p.schema);
+            let schema = schema_of(p.schema).clone();
             ParamInfo {
                 name: p.name.to_string(),
                 place: match p.location {
@@ -250,7 +266,7 @@ fn validators() -> &'static HashMap<&'static str, jsonschema::Validator> {
             .iter()
             .filter_map(|op| {
                 let schema = schema_of(op.body?);
-                jsonschema::validator_for(&schema).ok().map(|v| (op.id, v))
+                jsonschema::validator_for(schema).ok().map(|v| (op.id, v))
             })
             .collect()
     })

@@ -545,3 +545,21 @@ async fn invalid_params_are_explained() {
     assert!(err.to_string().contains("list_tags"), "{err}");
     assert!(emu.requests().is_empty(), "bad input never reaches Hub");
 }
+
+#[tokio::test]
+async fn calls_are_paced_before_the_limit_is_hit() {
+    // 6 calls per 2 s: 14 calls must spread over the windows with no 429.
+    let emu = emulator_with(dockerhub_emulator::EmulatorConfig {
+        rate_limit: 6,
+        rate_window: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let hub = dockerhub_api::Hub::new(config(&emu, pat())).unwrap();
+    for _ in 0..14 {
+        hub.call_action(Module::Repos, "get", &app()).await.unwrap();
+    }
+    let log = emu.requests();
+    assert!(log.iter().all(|r| r.status != 429), "{log:?}");
+    assert_eq!(count(&emu, "GET", "/v2/namespaces/acme/repositories/app"), 14);
+}

@@ -1,5 +1,6 @@
 //! `dockerhub-emulator` binary: serve the emulator until Ctrl-C or SIGTERM.
 
+use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -85,27 +86,32 @@ async fn main() -> anyhow::Result<()> {
     let admin = cfg.admin_enabled();
     let hub = Emulator::start(cfg).await?;
     let url = hub.base_url();
-    println!("dockerhub-emulator listening on {url}");
-    println!(
-        "  seed: {:?}   admin API: {}",
+    let admin_url = if admin { format!("{url}/_emulator/") } else { "off".to_string() };
+    let banner = format!(
+        "dockerhub-emulator listening on {url}\n\
+         \x20 seed: {:?}   admin API: {admin_url}\n\
+         \x20 user:      {} / {}\n\
+         \x20 PAT:       {}\n\
+         \x20 org:       {}   OAT: {}\n\
+         \x20 2FA user:  {} / {} (code {})\n\
+         \x20 SCIM:      Bearer {}\n\
+         \x20 try: curl -s {url}/v2/namespaces/acme/repositories\n",
         args.seed,
-        if admin {
-            format!("{url}/_emulator/")
-        } else {
-            "off".into()
-        }
-    );
-    println!("  user:      {} / {}", demo::USERNAME, demo::PASSWORD);
-    println!("  PAT:       {}", demo::PAT);
-    println!("  org:       {}   OAT: {}", demo::ORG, demo::OAT);
-    println!(
-        "  2FA user:  {} / {} (code {})",
+        demo::USERNAME,
+        demo::PASSWORD,
+        demo::PAT,
+        demo::ORG,
+        demo::OAT,
         demo::TWOFA_USER,
         demo::TWOFA_PASSWORD,
-        demo::TWOFA_CODE
+        demo::TWOFA_CODE,
+        demo::SCIM_TOKEN,
     );
-    println!("  SCIM:      Bearer {}", demo::SCIM_TOKEN);
-    println!("  try: curl -s {url}/v2/namespaces/acme/repositories | head -c 300");
+    // A closed stdout must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes());
+    let _ = out.flush();
+    drop(out);
     shutdown_signal().await;
     hub.shutdown().await;
     Ok(())

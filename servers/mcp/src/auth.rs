@@ -72,9 +72,19 @@ impl Principal {
 
     /// A caller identified by verified JWT claims.
     pub fn jwt(claims: Map<String, Value>) -> Self {
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let scopes = scopes_of(&claims);
-        Self { kind: PrincipalKind::Jwt, id: format!("sub:{subject}"), subject, claims, scopes }
+        Self {
+            kind: PrincipalKind::Jwt,
+            id: format!("sub:{subject}"),
+            subject,
+            claims,
+            scopes,
+        }
     }
 
     fn simple(kind: PrincipalKind, id: &str, subject: &str) -> Self {
@@ -92,7 +102,10 @@ impl Principal {
     /// Call it from a tool handler with `ctx.extensions`; stdio requests have none, and should use
     /// [`Principal::local`].
     pub fn from_rmcp_extensions(extensions: &rmcp::model::Extensions) -> Option<Self> {
-        extensions.get::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Principal>()).cloned()
+        extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Principal>())
+            .cloned()
     }
 }
 
@@ -155,7 +168,9 @@ pub struct StaticTokens {
 impl std::fmt::Debug for StaticTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ids: Vec<&str> = self.tokens.iter().map(|t| t.id.as_str()).collect();
-        f.debug_struct("StaticTokens").field("ids", &ids).finish_non_exhaustive()
+        f.debug_struct("StaticTokens")
+            .field("ids", &ids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,7 +182,11 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
 }
 
 impl StaticTokens {
@@ -176,10 +195,16 @@ impl StaticTokens {
     /// Entries without an id get `token-<n>` (1-based position). Blank entries and `#` comments are skipped.
     pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, AuthConfigError> {
         let mut tokens = Vec::new();
-        for (n, raw) in entries.into_iter().map(str::trim).filter(|e| !e.is_empty() && !e.starts_with('#')).enumerate()
+        for (n, raw) in entries
+            .into_iter()
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && !e.starts_with('#'))
+            .enumerate()
         {
             let (id, secret) = match raw.split_once(':') {
-                Some((id, secret)) if valid_id(id) && !secret.is_empty() => (id.to_string(), secret),
+                Some((id, secret)) if valid_id(id) && !secret.is_empty() => {
+                    (id.to_string(), secret)
+                }
                 _ => (format!("token-{}", n + 1), raw),
             };
             if secret.len() < 16 {
@@ -188,9 +213,14 @@ impl StaticTokens {
                 )));
             }
             if tokens.iter().any(|t: &StaticToken| t.id == id) {
-                return Err(AuthConfigError::StaticTokens(format!("token id `{id}` is used twice")));
+                return Err(AuthConfigError::StaticTokens(format!(
+                    "token id `{id}` is used twice"
+                )));
             }
-            tokens.push(StaticToken { id, digest: sha256(secret.as_bytes()) });
+            tokens.push(StaticToken {
+                id,
+                digest: sha256(secret.as_bytes()),
+            });
         }
         if tokens.is_empty() {
             return Err(AuthConfigError::StaticTokens(
@@ -211,7 +241,10 @@ impl StaticTokens {
         }
         if let Some(path) = file {
             let content = std::fs::read_to_string(path).map_err(|e| {
-                AuthConfigError::StaticTokens(format!("cannot read MCP_AUTH_TOKENS_FILE {}: {e}", path.display()))
+                AuthConfigError::StaticTokens(format!(
+                    "cannot read MCP_AUTH_TOKENS_FILE {}: {e}",
+                    path.display()
+                ))
             })?;
             text.push_str(&content);
         }
@@ -240,9 +273,16 @@ impl StaticTokens {
 /// Where JWT verification keys come from.
 enum KeySource {
     /// One fixed key (a PEM public key or an HMAC secret) and the algorithms it may sign with.
-    Fixed { key: Box<DecodingKey>, algorithms: Vec<Algorithm> },
+    Fixed {
+        key: Box<DecodingKey>,
+        algorithms: Vec<Algorithm>,
+    },
     /// A JWKS document fetched over HTTPS and cached.
-    Jwks { url: String, client: reqwest::Client, cache: RwLock<Option<JwksCache>> },
+    Jwks {
+        url: String,
+        client: reqwest::Client,
+        cache: RwLock<Option<JwksCache>>,
+    },
 }
 
 struct JwksCache {
@@ -311,13 +351,19 @@ fn pem_key(text: &str) -> Result<(DecodingKey, Vec<Algorithm>), AuthConfigError>
     if let Ok(key) = DecodingKey::from_ed_pem(bytes) {
         return Ok((key, AlgorithmFamily::Ed.algorithms().to_vec()));
     }
-    Err(AuthConfigError::Jwt("MCP_JWT_PUBLIC_KEY is not an RSA, EC or Ed25519 public key in PEM form".into()))
+    Err(AuthConfigError::Jwt(
+        "MCP_JWT_PUBLIC_KEY is not an RSA, EC or Ed25519 public key in PEM form".into(),
+    ))
 }
 
 impl JwtVerifier {
     /// Builds a verifier; exactly one of `jwks_url`, `public_key` and `secret` must be set.
     pub fn new(settings: JwtSettings) -> Result<Self, AuthConfigError> {
-        let set = [settings.jwks_url.is_some(), settings.public_key.is_some(), settings.secret.is_some()];
+        let set = [
+            settings.jwks_url.is_some(),
+            settings.public_key.is_some(),
+            settings.secret.is_some(),
+        ];
         let count = set.iter().filter(|b| **b).count();
         if count != 1 {
             return Err(AuthConfigError::Jwt(format!(
@@ -325,7 +371,9 @@ impl JwtVerifier {
             )));
         }
         let source = if let Some(url) = settings.jwks_url {
-            if !(url.starts_with("https://") || url.starts_with("http://127.") || url.starts_with("http://localhost"))
+            if !(url.starts_with("https://")
+                || url.starts_with("http://127.")
+                || url.starts_with("http://localhost"))
             {
                 return Err(AuthConfigError::Jwt(format!(
                     "MCP_JWT_JWKS_URL must be an https:// URL (plain http only on loopback): {url}"
@@ -334,17 +382,31 @@ impl JwtVerifier {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
-                .map_err(|e| AuthConfigError::Jwt(format!("cannot build the JWKS HTTP client: {e}")))?;
-            KeySource::Jwks { url, client, cache: RwLock::new(None) }
+                .map_err(|e| {
+                    AuthConfigError::Jwt(format!("cannot build the JWKS HTTP client: {e}"))
+                })?;
+            KeySource::Jwks {
+                url,
+                client,
+                cache: RwLock::new(None),
+            }
         } else if let Some(pem) = settings.public_key {
             let (key, algorithms) = pem_key(&pem)?;
-            KeySource::Fixed { key: Box::new(key), algorithms }
+            KeySource::Fixed {
+                key: Box::new(key),
+                algorithms,
+            }
         } else if let Some(secret) = settings.secret {
             if secret.expose_secret().len() < 32 {
-                return Err(AuthConfigError::Jwt("MCP_JWT_SECRET must be at least 32 bytes long".into()));
+                return Err(AuthConfigError::Jwt(
+                    "MCP_JWT_SECRET must be at least 32 bytes long".into(),
+                ));
             }
             let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-            KeySource::Fixed { key: Box::new(key), algorithms: AlgorithmFamily::Hmac.algorithms().to_vec() }
+            KeySource::Fixed {
+                key: Box::new(key),
+                algorithms: AlgorithmFamily::Hmac.algorithms().to_vec(),
+            }
         } else {
             return Err(AuthConfigError::Jwt("no key source".into()));
         };
@@ -367,13 +429,15 @@ impl JwtVerifier {
     }
 
     async fn fetch_jwks(&self, url: &str, client: &reqwest::Client) -> Result<JwkSet, AuthError> {
-        let resp = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| AuthError::Unavailable(format!("JWKS fetch from {url} failed: {e}")))?;
+        let resp =
+            client.get(url).send().await.map_err(|e| {
+                AuthError::Unavailable(format!("JWKS fetch from {url} failed: {e}"))
+            })?;
         if !resp.status().is_success() {
-            return Err(AuthError::Unavailable(format!("JWKS fetch from {url} answered {}", resp.status())));
+            return Err(AuthError::Unavailable(format!(
+                "JWKS fetch from {url} answered {}",
+                resp.status()
+            )));
         }
         resp.json::<JwkSet>()
             .await
@@ -402,7 +466,9 @@ impl JwtVerifier {
                         if key.family() == alg.family() {
                             Ok(key)
                         } else {
-                            Err(AuthError::InvalidToken("token algorithm does not match the key".into()))
+                            Err(AuthError::InvalidToken(
+                                "token algorithm does not match the key".into(),
+                            ))
                         }
                     }),
             )
@@ -428,8 +494,12 @@ impl JwtVerifier {
             return found;
         }
         let set = self.fetch_jwks(url, client).await?;
-        let result = pick(&set).unwrap_or_else(|| Err(AuthError::InvalidToken("unknown key id (kid)".into())));
-        *guard = Some(JwksCache { set, fetched: Instant::now() });
+        let result = pick(&set)
+            .unwrap_or_else(|| Err(AuthError::InvalidToken("unknown key id (kid)".into())));
+        *guard = Some(JwksCache {
+            set,
+            fetched: Instant::now(),
+        });
         result
     }
 
@@ -440,13 +510,18 @@ impl JwtVerifier {
         let (key, allowed) = match &self.source {
             KeySource::Fixed { key, algorithms } => ((**key).clone(), algorithms.clone()),
             KeySource::Jwks { url, client, cache } => {
-                let key = self.jwks_key(url, client, cache, header.kid.as_deref(), header.alg).await?;
+                let key = self
+                    .jwks_key(url, client, cache, header.kid.as_deref(), header.alg)
+                    .await?;
                 let algs = key.family().algorithms().to_vec();
                 (key, algs)
             }
         };
         if !allowed.contains(&header.alg) {
-            return Err(AuthError::InvalidToken(format!("algorithm {:?} is not accepted", header.alg)));
+            return Err(AuthError::InvalidToken(format!(
+                "algorithm {:?} is not accepted",
+                header.alg
+            )));
         }
         let mut validation = Validation::new(header.alg);
         validation.leeway = 30;
@@ -546,8 +621,12 @@ mod tests {
     }
 
     fn sign(claims: Value) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET.as_bytes()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn exp() -> u64 {
@@ -556,7 +635,13 @@ mod tests {
 
     #[test]
     fn static_tokens_parse_ids_and_verify() {
-        let tokens = StaticTokens::parse(["ci:aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb", "# comment", ""]).unwrap();
+        let tokens = StaticTokens::parse([
+            "ci:aaaaaaaaaaaaaaaaaaaa",
+            "bbbbbbbbbbbbbbbbbbbb",
+            "# comment",
+            "",
+        ])
+        .unwrap();
         assert_eq!(tokens.ids(), vec!["ci", "token-2"]);
         assert_eq!(tokens.verify("aaaaaaaaaaaaaaaaaaaa"), Some("ci"));
         assert_eq!(tokens.verify("bbbbbbbbbbbbbbbbbbbb"), Some("token-2"));
@@ -568,7 +653,9 @@ mod tests {
     #[test]
     fn static_tokens_reject_short_duplicate_and_empty() {
         assert!(StaticTokens::parse(["short"]).is_err());
-        assert!(StaticTokens::parse(["a:aaaaaaaaaaaaaaaaaaaa", "a:bbbbbbbbbbbbbbbbbbbbbb"]).is_err());
+        assert!(
+            StaticTokens::parse(["a:aaaaaaaaaaaaaaaaaaaa", "a:bbbbbbbbbbbbbbbbbbbbbb"]).is_err()
+        );
         assert!(StaticTokens::parse(["", "  "]).is_err());
     }
 
@@ -596,7 +683,11 @@ mod tests {
 
     #[tokio::test]
     async fn jwt_valid_token_gives_subject_claims_and_scopes() {
-        let v = hs_verifier(Some("https://idp.example"), &["dockerhub-mcp"], &["hub:read"]);
+        let v = hs_verifier(
+            Some("https://idp.example"),
+            &["dockerhub-mcp"],
+            &["hub:read"],
+        );
         let token = sign(json!({
             "sub": "alice", "iss": "https://idp.example", "aud": "dockerhub-mcp",
             "exp": exp(), "scope": "hub:read hub:write", "role": "admin"
@@ -610,7 +701,11 @@ mod tests {
 
     #[tokio::test]
     async fn jwt_rejects_wrong_issuer_audience_expiry_signature_and_scope() {
-        let v = hs_verifier(Some("https://idp.example"), &["dockerhub-mcp"], &["hub:read"]);
+        let v = hs_verifier(
+            Some("https://idp.example"),
+            &["dockerhub-mcp"],
+            &["hub:read"],
+        );
         let good = json!({"sub":"a","iss":"https://idp.example","aud":"dockerhub-mcp","exp":exp(),"scope":"hub:read"});
         let mut bad_iss = good.clone();
         bad_iss["iss"] = json!("https://evil.example");
@@ -621,17 +716,29 @@ mod tests {
         let mut no_scope = good.clone();
         no_scope["scope"] = json!("other");
         for claims in [bad_iss, bad_aud, expired] {
-            assert!(matches!(v.verify(&sign(claims)).await, Err(AuthError::InvalidToken(_))));
+            assert!(matches!(
+                v.verify(&sign(claims)).await,
+                Err(AuthError::InvalidToken(_))
+            ));
         }
-        assert_eq!(v.verify(&sign(no_scope)).await, Err(AuthError::InsufficientScope("hub:read".into())));
+        assert_eq!(
+            v.verify(&sign(no_scope)).await,
+            Err(AuthError::InsufficientScope("hub:read".into()))
+        );
         let forged = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &good,
             &EncodingKey::from_secret(b"another-secret-another-secret-another"),
         )
         .unwrap();
-        assert!(matches!(v.verify(&forged).await, Err(AuthError::InvalidToken(_))));
-        assert!(matches!(v.verify("not.a.jwt").await, Err(AuthError::InvalidToken(_))));
+        assert!(matches!(
+            v.verify(&forged).await,
+            Err(AuthError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            v.verify("not.a.jwt").await,
+            Err(AuthError::InvalidToken(_))
+        ));
         assert!(v.verify(&sign(good)).await.is_ok());
     }
 
@@ -644,19 +751,39 @@ mod tests {
             ..Default::default()
         };
         assert!(JwtVerifier::new(both).is_err());
-        let short = JwtSettings { secret: Some(SecretString::from("short")), ..Default::default() };
+        let short = JwtSettings {
+            secret: Some(SecretString::from("short")),
+            ..Default::default()
+        };
         assert!(JwtVerifier::new(short).is_err());
-        let http = JwtSettings { jwks_url: Some("http://idp.example/jwks".into()), ..Default::default() };
+        let http = JwtSettings {
+            jwks_url: Some("http://idp.example/jwks".into()),
+            ..Default::default()
+        };
         assert!(JwtVerifier::new(http).is_err());
     }
 
     #[tokio::test]
     async fn authenticator_modes() {
         let none = Authenticator::None;
-        assert_eq!(none.authenticate(None).await.unwrap(), Principal::anonymous());
-        let st = Authenticator::Static(Arc::new(StaticTokens::parse(["ci:aaaaaaaaaaaaaaaaaaaa"]).unwrap()));
+        assert_eq!(
+            none.authenticate(None).await.unwrap(),
+            Principal::anonymous()
+        );
+        let st = Authenticator::Static(Arc::new(
+            StaticTokens::parse(["ci:aaaaaaaaaaaaaaaaaaaa"]).unwrap(),
+        ));
         assert_eq!(st.authenticate(None).await, Err(AuthError::MissingToken));
-        assert!(matches!(st.authenticate(Some("Bearer nope")).await, Err(AuthError::InvalidToken(_))));
-        assert_eq!(st.authenticate(Some("Bearer aaaaaaaaaaaaaaaaaaaa")).await.unwrap().id, "static:ci");
+        assert!(matches!(
+            st.authenticate(Some("Bearer nope")).await,
+            Err(AuthError::InvalidToken(_))
+        ));
+        assert_eq!(
+            st.authenticate(Some("Bearer aaaaaaaaaaaaaaaaaaaa"))
+                .await
+                .unwrap()
+                .id,
+            "static:ci"
+        );
     }
 }

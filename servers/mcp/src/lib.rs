@@ -1,9 +1,48 @@
 //! `dockerhub-mcp`: the Docker Hub MCP server.
 //!
-//! Seven tools (`hub_auth` … `hub_admin`) generated from the SDK catalog, served over stdio,
-//! streamable HTTP (both spec eras) and legacy SSE.
+//! Seven tools (`hub_auth` … `hub_admin`) generated from the SDK catalog
+//! ([`tools`]), one handler ([`server::McpServer`]), served over stdio,
+//! streamable HTTP at `/mcp` (both spec eras, [`http`]) and legacy SSE.
 
 pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
 pub mod policy;
 pub mod security;
+pub mod server;
 pub mod sse;
+pub mod tools;
+
+pub use config::{Config, Transport};
+pub use error::{Error, Result};
+pub use server::{Limits, McpServer};
+pub use tools::Toolset;
+
+use rmcp::ServiceExt;
+
+/// The handler for `cfg`: the generated tools over `hub`, with the tool-call
+/// policy (`EUNOMIA_TYPE`) installed as a guard when one is configured.
+pub fn build_server(cfg: &Config, hub: dockerhub_api::Hub) -> Result<McpServer> {
+    let server = McpServer::from_config(cfg, hub)?;
+    let policy = policy::Policy::from_args(&cfg.security.policy)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    Ok(if policy.is_enabled() {
+        server.with_guard(security::tool_guard(std::sync::Arc::new(policy)))
+    } else {
+        server
+    })
+}
+
+/// Serve MCP over stdin/stdout until the client closes the stream.
+pub async fn serve_stdio(server: McpServer) -> Result<()> {
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    Ok(())
+}

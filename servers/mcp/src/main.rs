@@ -1,3 +1,68 @@
-//! `dockerhub-mcp` binary.
+//! `dockerhub-mcp` binary: parse flags, log to stderr, serve.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use dockerhub_api::Hub;
+use dockerhub_mcp::{Config, Transport};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cfg = Config::parse();
+    let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dockerhub-mcp: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dockerhub-mcp: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let base = cfg.hub_config()?;
+    let (emulator, hub_cfg) = if cfg.demo {
+        let (emu, c) = dockerhub_api::demo::start(base).await?;
+        eprintln!(
+            "dockerhub-mcp: demo mode, Hub emulator at {} (user {})",
+            emu.base_url(),
+            dockerhub_api::demo::credentials::USERNAME
+        );
+        (Some(emu), c)
+    } else {
+        (None, base)
+    };
+    let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg)?)?;
+    tracing::info!(
+        transport = ?cfg.transport,
+        tools = server.tools().len(),
+        "dockerhub-mcp starting"
+    );
+    let result = match cfg.transport {
+        Transport::Stdio => dockerhub_mcp::serve_stdio(server).await,
+        Transport::StreamableHttp => dockerhub_mcp::http::serve_http(&cfg, server, None).await,
+        Transport::Sse => Err(dockerhub_mcp::Error::Config(
+            "the sse transport is not available in this build; use --transport streamable-http"
+                .into(),
+        )),
+    };
+    if let Some(emu) = emulator {
+        emu.shutdown().await;
+    }
+    Ok(result?)
+}

@@ -1,0 +1,2 @@
+//! MCP server benchmark (placeholder; filled in below).
+fn main() {}
