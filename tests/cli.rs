@@ -48,7 +48,11 @@ fn every_catalog_action_is_a_command() {
             .output()
             .unwrap();
         assert_eq!(code(&out), 0, "{} {action}", op.module.name());
-        assert!(stdout(&out).contains(op.path), "{} {action} names its route", op.module.name());
+        assert!(
+            stdout(&out).contains(op.path),
+            "{} {action} names its route",
+            op.module.name()
+        );
     }
 }
 
@@ -83,7 +87,15 @@ fn tags_list_alias_pages_and_formats() {
     // --page moves on; --limit walks pages until enough.
     let p2 = env.json(&["tags", "ls", "acme/app", "--page-size", "4", "--page", "2"]);
     assert_ne!(p2, a);
-    let some = env.json(&["tags", "ls", "acme/app", "--page-size", "4", "--limit", "10"]);
+    let some = env.json(&[
+        "tags",
+        "ls",
+        "acme/app",
+        "--page-size",
+        "4",
+        "--limit",
+        "10",
+    ]);
     assert_eq!(some.as_array().map(Vec::len), Some(10));
     let all = env.json(&["tags", "ls", "acme/app", "--all"]);
     assert_eq!(all.as_array().map(Vec::len), Some(19));
@@ -137,9 +149,20 @@ fn dry_run_sends_nothing() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     golden!("repos_create_dry_run", stdout(&out));
-    assert!(!env.requests().iter().any(|r| r.method == "POST" && r.path.contains("repositories")));
+    assert!(
+        !env.requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path.contains("repositories"))
+    );
     // And for real.
-    let v = env.json(&["repos", "create", "acme", "--name", "newrepo", "--is-private=false"]);
+    let v = env.json(&[
+        "repos",
+        "create",
+        "acme",
+        "--name",
+        "newrepo",
+        "--is-private=false",
+    ]);
     assert_eq!(v["name"], "newrepo");
     assert_eq!(v["is_private"], false);
 }
@@ -151,12 +174,23 @@ fn exit_codes_are_distinct() {
     assert_eq!(code(&env.run(&["repos", "ls", "acme", "--nope"])), 2);
     assert_eq!(code(&env.run(&["tags", "ls", "acme"])), 2);
     assert_eq!(code(&env.run(&["tags", "get", "acme/app"])), 2);
-    assert_eq!(code(&env.run(&["repos", "ls", "acme", "--ordering", "size"])), 2);
-    assert_eq!(code(&env.run(&["tags", "prune", "acme/app"])), 2, "prune needs a rule");
+    assert_eq!(
+        code(&env.run(&["repos", "ls", "acme", "--ordering", "size"])),
+        2
+    );
+    assert_eq!(
+        code(&env.run(&["tags", "prune", "acme/app"])),
+        2,
+        "prune needs a rule"
+    );
     // Not found, with one line on stderr.
     let out = env.run(&["repos", "get", "acme/nope"]);
     assert_eq!(code(&out), 5);
-    assert!(stderr(&out).starts_with("error: not found"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: not found"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(code(&env.run(&["repos", "check", "acme/nope"])), 5);
     assert_eq!(code(&env.run(&["repos", "check", "acme/app"])), 0);
     // Auth: a wrong token.
@@ -193,9 +227,24 @@ fn exit_codes_are_distinct() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // API error: Hub's 400 on a bad repository name.
-    let out = env.run(&["repos", "create", "acme", "--name", "Bad Name"]);
+    // API error: a 500 on a POST (not retried).
+    env.emu.inject_fault(Fault {
+        method: Some("POST".into()),
+        path: "/v2/namespaces/acme/repositories".into(),
+        count: 1,
+        kind: FaultKind::Status {
+            status: 500,
+            retry_after: None,
+            retry_after_secs: 0,
+        },
+    });
+    let out = env.run(&["repos", "create", "acme", "--name", "fine"]);
     assert_eq!(code(&out), 8, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: HTTP 500"),
+        "{}",
+        stderr(&out)
+    );
     // Rate-limited after the retry budget.
     env.emu.inject_fault(Fault {
         method: Some("GET".into()),
@@ -286,9 +335,22 @@ fn docker_credential_helper_fallback() {
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let dir = env.dir().join(".docker");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), r#"{"auths": {}, "credsStore": "fake"}"#).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let out = env.bare().env("PATH", &path).args(["whoami"]).output().unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"auths": {}, "credsStore": "fake"}"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = env
+        .bare()
+        .env("PATH", &path)
+        .args(["whoami"])
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["username"], "demo");
@@ -338,7 +400,11 @@ fn password_stdin_and_login() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(env.requests().iter().any(|r| r.path.starts_with("/v2/users/2fa-login") && r.status == 200));
+    assert!(
+        env.requests()
+            .iter()
+            .any(|r| r.path.starts_with("/v2/users/2fa-login") && r.status == 200)
+    );
     // Nothing at all: an auth error with a hint.
     let out = env.bare().args(["login"]).output().unwrap();
     assert_eq!(code(&out), 3);
@@ -362,7 +428,9 @@ fn demo_mode_needs_no_setup() {
     let out = env
         .bare()
         .env_remove("DOCKERHUB_URL")
-        .args(["--demo", "tags", "ls", "acme/app", "--limit", "2", "-o", "json"])
+        .args([
+            "--demo", "tags", "ls", "acme/app", "--limit", "2", "-o", "json",
+        ])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();

@@ -68,7 +68,9 @@ pub fn secret_from_stdin() -> CliResult<SecretString> {
     if s.is_empty() {
         return Err(CliError::usage(
             "--password-stdin: stdin is empty",
-            Some("pipe the password or token, e.g. `echo \"$TOKEN\" | dockerhub login -u me --password-stdin`"),
+            Some(
+                "pipe the password or token, e.g. `echo \"$TOKEN\" | dockerhub login -u me --password-stdin`",
+            ),
         ));
     }
     Ok(SecretString::from(s.to_string()))
@@ -147,14 +149,21 @@ pub fn from_docker_config(
     for k in &keys {
         let Some(entry) = auths.get(k) else { continue };
         if let Some(creds) = decode_entry(entry) {
-            return Ok(Some((creds, Source::DockerConfig(path.display().to_string()))));
+            return Ok(Some((
+                creds,
+                Source::DockerConfig(path.display().to_string()),
+            )));
         }
     }
     Ok(None)
 }
 
 fn decode_entry(entry: &Value) -> Option<Credentials> {
-    if let Some(auth) = entry.get("auth").and_then(Value::as_str).filter(|a| !a.is_empty()) {
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+    {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
             .ok()?;
@@ -210,7 +219,10 @@ fn helper_get(helper: &str, server: &str) -> CliResult<Option<(Credentials, Sour
             return Ok(None);
         }
     };
-    let user = v.get("Username").and_then(Value::as_str).unwrap_or_default();
+    let user = v
+        .get("Username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let secret = v.get("Secret").and_then(Value::as_str).unwrap_or_default();
     if secret.is_empty() {
         return Ok(None);
@@ -220,7 +232,10 @@ fn helper_get(helper: &str, server: &str) -> CliResult<Option<(Credentials, Sour
         return Ok(None);
     }
     Ok(Some((
-        Credentials::from_identifier_secret(user.to_string(), SecretString::from(secret.to_string())),
+        Credentials::from_identifier_secret(
+            user.to_string(),
+            SecretString::from(secret.to_string()),
+        ),
         Source::Helper(helper.to_string()),
     )))
 }

@@ -29,7 +29,7 @@ use self::error::{CliError, CliResult, code};
 use self::output::{Format, Printer};
 use crate::catalog::{self, Module, Operation, Pagination, Safety};
 use crate::config::{Config, Credentials, normalize_base_url};
-use crate::{Hub, params, pagination};
+use crate::{Hub, pagination, params};
 
 /// Options shared by every command.
 #[derive(Debug, Clone)]
@@ -76,11 +76,16 @@ impl Globals {
             Some(f) => Format::parse(f).unwrap_or(Format::Json),
             None => Format::default_for_stdout(),
         };
-        let no_color = m.get_flag("no-color")
-            || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let no_color =
+            m.get_flag("no-color") || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let now = match m.get_one::<String>("now") {
             Some(s) => DateTime::parse_from_rfc3339(s)
-                .map_err(|e| CliError::usage(format!("--now {s:?}: {e}"), Some("use RFC 3339, e.g. 2026-11-01T00:00:00Z")))?
+                .map_err(|e| {
+                    CliError::usage(
+                        format!("--now {s:?}: {e}"),
+                        Some("use RFC 3339, e.g. 2026-11-01T00:00:00Z"),
+                    )
+                })?
                 .with_timezone(&Utc),
             None => Utc::now(),
         };
@@ -209,12 +214,21 @@ Nothing is stored: export DOCKER_HUB_USER/DOCKER_HUB_TOKEN or use `docker login`
         .about("Tags: aliases of the repos tag actions, and prune")
         .subcommand_required(true)
         .arg_required_else_help(true);
-    for (sub, alias) in [("list", "ls"), ("get", "show"), ("delete", "rm"), ("check", "exists")] {
+    for (sub, alias) in [
+        ("list", "ls"),
+        ("get", "show"),
+        ("delete", "rm"),
+        ("check", "exists"),
+    ] {
         if let Some(op) = ops::tags_alias(sub) {
             tags = tags.subcommand(
                 ops::op_command(op, sub.to_string())
                     .visible_alias(alias)
-                    .about(format!("{} (= repos {})", ops::about(op), ops::command_name(op.action))),
+                    .about(format!(
+                        "{} (= repos {})",
+                        ops::about(op),
+                        ops::command_name(op.action)
+                    )),
             );
         }
     }
@@ -277,7 +291,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { code::USAGE } else { code::OK });
+            return ExitCode::from(if e.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            });
         }
     };
     let g = match Globals::from_matches(&m) {
@@ -298,9 +316,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if g.color {
-                eprint!("\x1b[31m");
                 let code = e.exit_code();
-                eprint!("error:\x1b[0m {e}\n");
+                eprintln!("\x1b[31merror:\x1b[0m {e}");
                 if let Some(h) = e.hint() {
                     eprintln!("hint: {h}");
                 }
@@ -381,7 +398,11 @@ pub async fn context(g: &Globals, interactive_2fa: bool) -> CliResult<Ctx> {
         cfg = c;
         demo = Some(h);
         source = Source::Demo;
-        g.note(format!("demo: emulator at {} as user {}", cfg.base_url, crate::demo::credentials::USERNAME));
+        g.note(format!(
+            "demo: emulator at {} as user {}",
+            cfg.base_url,
+            crate::demo::credentials::USERNAME
+        ));
     }
     tracing::info!(url = %cfg.base_url, credential = cfg.credentials.kind(), source = %source, "configured");
     Ok(Ctx {
@@ -427,7 +448,10 @@ pub fn confirm(g: &Globals, question: &str) -> CliResult<()> {
 
 async fn run(m: &ArgMatches, g: &Globals) -> CliResult<ExitCode> {
     let Some((name, sm)) = m.subcommand() else {
-        return Err(CliError::usage("no command given", Some("see dockerhub --help")));
+        return Err(CliError::usage(
+            "no command given",
+            Some("see dockerhub --help"),
+        ));
     };
     match name {
         "completions" => {
@@ -532,7 +556,11 @@ async fn login(g: &Globals) -> CliResult<ExitCode> {
         .to_string();
     let kind = ctx.hub.config().credentials.kind();
     if g.format == Format::Table && !g.quiet {
-        println!("Logged in to {} as {name} ({kind}, from {}).", ctx.hub.config().base_url, ctx.source);
+        println!(
+            "Logged in to {} as {name} ({kind}, from {}).",
+            ctx.hub.config().base_url,
+            ctx.source
+        );
         g.note("Nothing was stored; later commands read the same source.");
     } else {
         let v = json!({"authenticated": true, "username": name, "credential": kind, "source": ctx.source.to_string()});
@@ -546,7 +574,8 @@ async fn login(g: &Globals) -> CliResult<ExitCode> {
 async fn rate_limit(g: &Globals) -> CliResult<ExitCode> {
     let ctx = context(g, false).await?;
     let probe = if matches!(ctx.hub.config().credentials, Credentials::Anonymous) {
-        catalog::find(Module::Repos, "list").map(|op| (op, json!({"namespace": "library", "page_size": 1})))
+        catalog::find(Module::Repos, "list")
+            .map(|op| (op, json!({"namespace": "library", "page_size": 1})))
     } else {
         catalog::find(Module::Admin, "whoami").map(|op| (op, json!({})))
     };
@@ -579,7 +608,10 @@ pub fn dry_run_value(ctx: &Ctx, op: &Operation, params: &Value) -> CliResult<Val
     let prepared = params::prepare(op, params)?;
     let mut v = Map::new();
     v.insert("dry_run".into(), true.into());
-    v.insert("operation".into(), format!("{}.{}", op.module.name(), op.action).into());
+    v.insert(
+        "operation".into(),
+        format!("{}.{}", op.module.name(), op.action).into(),
+    );
     v.insert("method".into(), op.method.into());
     v.insert(
         "url".into(),
@@ -649,10 +681,12 @@ pub async fn run_op(ctx: &Ctx, op: &'static Operation, m: &ArgMatches) -> CliRes
     }
     let env = ctx.hub.call(op, &Value::Object(params)).await?;
     if let Some(exists) = env.exists {
-        printer
-            .value(&json!({"exists": exists}))
-            .map_err(out_err)?;
-        return Ok(ExitCode::from(if exists { code::OK } else { code::NOT_FOUND }));
+        printer.value(&json!({"exists": exists})).map_err(out_err)?;
+        return Ok(ExitCode::from(if exists {
+            code::OK
+        } else {
+            code::NOT_FOUND
+        }));
     }
     if listing && let Some(page) = pagination::view(op.pagination, &env.data, g.page_size) {
         for item in &page.items {

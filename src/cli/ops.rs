@@ -80,7 +80,10 @@ fn has_tag(op: &Operation) -> bool {
 
 /// Whether `--page`/`--page-size` map onto this operation's parameters.
 pub fn uses_pages(op: &Operation) -> bool {
-    !matches!(op.pagination, Pagination::None | Pagination::Unpaged | Pagination::Scim)
+    !matches!(
+        op.pagination,
+        Pagination::None | Pagination::Unpaged | Pagination::Scim
+    )
 }
 
 fn positional_name(p: &str) -> String {
@@ -185,7 +188,9 @@ fn flag(p: &ParamInfo) -> Arg {
     if p.required {
         help.push_str(" [required]");
     }
-    let mut arg = Arg::new(format!("{P}{}", p.name)).long(long).help(help.clone());
+    let mut arg = Arg::new(format!("{P}{}", p.name))
+        .long(long)
+        .help(help.clone());
     match p.kind.as_str() {
         "boolean" => {
             arg = arg
@@ -196,14 +201,10 @@ fn flag(p: &ParamInfo) -> Arg {
                 .value_parser(clap::builder::BoolishValueParser::new());
         }
         "integer" => {
-            arg = arg
-                .value_name("N")
-                .value_parser(clap::value_parser!(i64));
+            arg = arg.value_name("N").value_parser(clap::value_parser!(i64));
         }
         "number" => {
-            arg = arg
-                .value_name("NUM")
-                .value_parser(clap::value_parser!(f64));
+            arg = arg.value_name("NUM").value_parser(clap::value_parser!(f64));
         }
         "array" => {
             arg = arg
@@ -254,10 +255,10 @@ fn parse_json(flag: &str, text: &str) -> CliResult<Value> {
 
 fn array_item(p: &ParamInfo, s: &str) -> Value {
     let t = s.trim();
-    if t.starts_with('{') || t.starts_with('[') {
-        if let Ok(v) = serde_json::from_str(t) {
-            return v;
-        }
+    if (t.starts_with('{') || t.starts_with('['))
+        && let Ok(v) = serde_json::from_str(t)
+    {
+        return v;
     }
     let item_kind = p
         .schema
@@ -265,8 +266,12 @@ fn array_item(p: &ParamInfo, s: &str) -> Value {
         .and_then(|i| i.get("type"))
         .and_then(Value::as_str);
     match item_kind {
-        Some("integer") => t.parse::<i64>().map_or_else(|_| Value::String(s.into()), Value::from),
-        Some("number") => t.parse::<f64>().map_or_else(|_| Value::String(s.into()), Value::from),
+        Some("integer") => t
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(s.into()), Value::from),
+        Some("number") => t
+            .parse::<f64>()
+            .map_or_else(|_| Value::String(s.into()), Value::from),
         _ => Value::String(s.to_string()),
     }
 }
@@ -314,9 +319,7 @@ pub fn collect_params(
     }
     for p in params::describe(op) {
         let id = format!("{P}{}", p.name);
-        let present = m
-            .try_contains_id(&id)
-            .unwrap_or(false)
+        let present = m.try_contains_id(&id).unwrap_or(false)
             && m.value_source(&id) != Some(clap::parser::ValueSource::DefaultValue);
         if !present {
             continue;
@@ -332,7 +335,9 @@ pub fn collect_params(
                     .unwrap_or_default();
                 match vals.as_slice() {
                     [one] if one.trim_start().starts_with('[') => Some(parse_json(&p.name, one)?),
-                    many => Some(Value::Array(many.iter().map(|s| array_item(&p, s)).collect())),
+                    many => Some(Value::Array(
+                        many.iter().map(|s| array_item(&p, s)).collect(),
+                    )),
                 }
             }
             "object" => match m.get_one::<String>(&id) {

@@ -161,11 +161,7 @@ fn csv_field(s: &str) -> String {
 fn csv_row(cols: &[String], v: &Value) -> String {
     cols.iter()
         .map(|c| {
-            let x = if v.is_object() {
-                v.get(c)
-            } else {
-                Some(v)
-            };
+            let x = if v.is_object() { v.get(c) } else { Some(v) };
             csv_field(&cell(x))
         })
         .collect::<Vec<_>>()

@@ -232,7 +232,11 @@ impl Semver {
         };
         let core = core.split_once('+').map_or(core, |(c, _)| c);
         let mut it = core.split('.');
-        let num = |p: Option<&str>| p.filter(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))?.parse().ok();
+        let num = |p: Option<&str>| {
+            p.filter(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))?
+                .parse()
+                .ok()
+        };
         let v = Semver {
             major: num(it.next())?,
             minor: num(it.next())?,
@@ -252,6 +256,9 @@ impl Semver {
         )
     }
 }
+
+/// A `--keep-semver` group: major, and minor unless `--per major`.
+type SemverGroup = (u64, Option<u64>);
 
 fn days(d: chrono::Duration) -> i64 {
     d.num_days()
@@ -312,7 +319,7 @@ pub fn plan(
             && rules.older_than.is_none()
             && rules.matches.is_none()
             && !rules.inactive;
-        let mut groups: HashMap<(u64, Option<u64>), Vec<(usize, Semver)>> = HashMap::new();
+        let mut groups: HashMap<SemverGroup, Vec<(usize, Semver)>> = HashMap::new();
         for (i, t) in tags.iter().enumerate() {
             if kept[i].is_some() {
                 continue;
@@ -355,7 +362,9 @@ pub fn plan(
                 Some(d) if d >= cutoff => {
                     kept[i] = Some(format!("{verb} {}d ago, newer than {text}", days(now - d)));
                 }
-                Some(d) => why_delete[i].push(format!("{verb} {}d ago, older than {text}", days(now - d))),
+                Some(d) => {
+                    why_delete[i].push(format!("{verb} {}d ago, older than {text}", days(now - d)))
+                }
                 None if *by == By::Pull => why_delete[i].push("never pulled".into()),
                 None => why_delete[i].push("no push date".into()),
             }
@@ -425,9 +434,12 @@ fn rules_from(m: &ArgMatches) -> CliResult<Rules> {
         older_than,
         matches: regex("match")?,
         exclude: regex("exclude")?,
-        keep_semver: m
-            .get_one::<usize>("keep-semver")
-            .map(|n| (*n, m.get_one::<String>("per").map(String::as_str) == Some("major"))),
+        keep_semver: m.get_one::<usize>("keep-semver").map(|n| {
+            (
+                *n,
+                m.get_one::<String>("per").map(String::as_str) == Some("major"),
+            )
+        }),
         inactive: m.get_flag("inactive"),
     };
     if rules.keep_last.is_none()
@@ -476,15 +488,27 @@ async fn immutable_tags(
     let rules: Vec<String> = settings
         .and_then(|s| s.get("rules"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let verify = op("verify_immutable_tags")?;
     for rule in rules {
         let params = json!({"namespace": ns, "repository": repo, "regex": rule});
         match hub.call(verify, &params).await {
             Ok(env) => {
-                for t in env.data.get("tags").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some(name) = t.as_str().or_else(|| t.get("name").and_then(Value::as_str)) {
+                for t in env
+                    .data
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(name) = t.as_str().or_else(|| t.get("name").and_then(Value::as_str))
+                    {
                         out.entry(name.to_string()).or_insert_with(|| rule.clone());
                     }
                 }
@@ -508,7 +532,8 @@ async fn immutable_tags(
 }
 
 fn fmt_date(d: Option<DateTime<Utc>>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn decision_json(d: &Decision) -> Value {
@@ -563,23 +588,42 @@ fn print_plan(ctx: &Ctx, full: &str, decisions: &[Decision]) -> CliResult<()> {
                 "keep": keep.iter().map(|d| decision_json(d)).collect::<Vec<_>>(),
                 "summary": {"delete": n_del, "keep": n_keep},
             });
-            Printer::new(Format::Json, false).value(&v).map_err(out_err)?;
+            Printer::new(Format::Json, false)
+                .value(&v)
+                .map_err(out_err)?;
         }
-        Format::Ndjson | Format::Csv => {
+        Format::Ndjson => {
             let mut p = Printer::new(g.format, false);
             for d in decisions {
-                let mut v = decision_json(d);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("status");
-                }
-                p.item(&v).map_err(out_err)?;
+                p.item(&decision_json(d)).map_err(out_err)?;
             }
             p.finish_list().map_err(out_err)?;
+        }
+        Format::Csv => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            writeln!(out, "tag,action,reason,pushed,pulled").map_err(out_err)?;
+            for d in decisions {
+                let reason = format!("\"{}\"", d.reason.replace('"', "\"\""));
+                writeln!(
+                    out,
+                    "{},{},{reason},{},{}",
+                    d.tag.name,
+                    if d.delete { "delete" } else { "keep" },
+                    d.tag.pushed.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    d.tag.pulled.map(|t| t.to_rfc3339()).unwrap_or_default()
+                )
+                .map_err(out_err)?;
+            }
+            out.flush().map_err(out_err)?;
         }
     }
     g.note(format!(
         "plan for {full}: delete {n_del}, keep {n_keep}{}",
-        if n_del > 0 { " (nothing deleted; --apply to delete)" } else { "" }
+        if n_del > 0 {
+            " (nothing deleted; --apply to delete)"
+        } else {
+            ""
+        }
     ));
     Ok(())
 }
@@ -606,19 +650,29 @@ impl Journal {
             Ok(text) => {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
                     // A torn last line (killed mid-write) is ignored.
-                    let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+                    let Ok(v) = serde_json::from_str::<Value>(line) else {
+                        continue;
+                    };
                     let event = v.get("event").and_then(Value::as_str).unwrap_or_default();
                     if event == "begin" {
-                        let r = v.get("repository").and_then(Value::as_str).unwrap_or_default();
+                        let r = v
+                            .get("repository")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
                         if r != repository {
                             return Err(CliError::usage(
-                                format!("journal {} belongs to {r}, not {repository}", path.display()),
+                                format!(
+                                    "journal {} belongs to {r}, not {repository}",
+                                    path.display()
+                                ),
                                 Some("pass --journal with another file"),
                             ));
                         }
                         continue;
                     }
-                    let Some(tag) = v.get("tag").and_then(Value::as_str) else { continue };
+                    let Some(tag) = v.get("tag").and_then(Value::as_str) else {
+                        continue;
+                    };
                     match event {
                         "start" => {
                             state.started.insert(tag.to_string());
@@ -642,15 +696,19 @@ impl Journal {
             path,
             file: std::sync::Mutex::new(file),
         };
-        j.write(&json!({"event": "begin", "repository": repository, "at": Utc::now().to_rfc3339()}))?;
+        j.write(
+            &json!({"event": "begin", "repository": repository, "at": Utc::now().to_rfc3339()}),
+        )?;
         Ok((j, state))
     }
 
     fn write(&self, v: &Value) -> CliResult<()> {
-        let mut f = self
-            .file
-            .lock()
-            .map_err(|_| CliError::io(self.path.display(), std::io::Error::other("journal lock poisoned")))?;
+        let mut f = self.file.lock().map_err(|_| {
+            CliError::io(
+                self.path.display(),
+                std::io::Error::other("journal lock poisoned"),
+            )
+        })?;
         writeln!(f, "{v}")
             .and_then(|()| f.flush())
             .map_err(|e| CliError::io(self.path.display(), e))
@@ -677,8 +735,12 @@ impl Pacer {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            let Some(rl) = self.hub.rate_limit() else { break };
-            let (Some(rem), Some(reset)) = (rl.remaining, rl.reset) else { break };
+            let Some(rl) = self.hub.rate_limit() else {
+                break;
+            };
+            let (Some(rem), Some(reset)) = (rl.remaining, rl.reset) else {
+                break;
+            };
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
@@ -691,8 +753,13 @@ impl Pacer {
                 break;
             }
             let wait = Duration::from_secs_f64((reset as f64 - now).max(0.0) + 1.0);
-            tracing::info!(wait_ms = wait.as_millis() as u64, remaining = rem, "pacing: waiting for the rate-limit window to reset");
-            self.waited.fetch_add(wait.as_millis() as u64, Ordering::SeqCst);
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                remaining = rem,
+                "pacing: waiting for the rate-limit window to reset"
+            );
+            self.waited
+                .fetch_add(wait.as_millis() as u64, Ordering::SeqCst);
             tokio::time::sleep(wait).await;
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -722,7 +789,10 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         .ok_or_else(|| CliError::usage("give NAMESPACE/REPO", None))?;
     let (ns, repo, tag) = ops::split_target(target)?;
     if tag.is_some() {
-        return Err(CliError::usage("prune takes NAMESPACE/REPO without a tag", None));
+        return Err(CliError::usage(
+            "prune takes NAMESPACE/REPO without a tag",
+            None,
+        ));
     }
     let full = format!("{ns}/{repo}");
     let rules = rules_from(m)?;
@@ -768,7 +838,11 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
     // 3. The plan.
     let t0 = std::time::Instant::now();
     let decisions = plan(tags, &rules, &immutable, g.now);
-    tracing::info!(tags = decisions.len(), ms = t0.elapsed().as_millis() as u64, "plan computed");
+    tracing::info!(
+        tags = decisions.len(),
+        ms = t0.elapsed().as_millis() as u64,
+        "plan computed"
+    );
     if !apply {
         print_plan(ctx, &full, &decisions)?;
         return Ok(ExitCode::SUCCESS);
@@ -793,7 +867,9 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         .filter(|t| !state.done.contains(t))
         .collect();
     if todo.is_empty() {
-        g.note(format!("{full}: nothing to delete ({kept} kept, {already} already deleted per the journal)"));
+        g.note(format!(
+            "{full}: nothing to delete ({kept} kept, {already} already deleted per the journal)"
+        ));
         let _ = std::fs::remove_file(&journal_path);
         return summary(ctx, &full, [0, 0, 0, 0, 0], already, kept, false, None);
     }
@@ -850,7 +926,16 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
                 }
                 pacer.acquire(stop).await;
                 let params = json!({"namespace": ns, "repository": repo, "tag": tag});
-                let result = delete_one(hub, delete_op, check_op, journal, &tag, &params, started.contains(&tag)).await;
+                let result = delete_one(
+                    hub,
+                    delete_op,
+                    check_op,
+                    journal,
+                    &tag,
+                    &params,
+                    started.contains(&tag),
+                )
+                .await;
                 pacer.release();
                 pb.inc(1);
                 match result {
@@ -930,7 +1015,11 @@ async fn delete_one(
             journal.write(&json!({"tag": tag, "event": "gone", "status": 404}))?;
             Ok(Outcome::Gone)
         }
-        Err(Error::Api { status: 400, detail, .. }) if detail.to_ascii_lowercase().contains("immutable") => {
+        Err(Error::Api {
+            status: 400,
+            detail,
+            ..
+        }) if detail.to_ascii_lowercase().contains("immutable") => {
             journal.write(&json!({"tag": tag, "event": "immutable", "status": 400}))?;
             Ok(Outcome::Immutable)
         }
@@ -967,7 +1056,11 @@ fn summary(
         if !g.quiet {
             println!(
                 "{full}: deleted {deleted}, skipped {skipped}, failed {failed}{}",
-                if not_run > 0 { format!(", not run {not_run}") } else { String::new() }
+                if not_run > 0 {
+                    format!(", not run {not_run}")
+                } else {
+                    String::new()
+                }
             );
         }
     } else {
@@ -994,7 +1087,13 @@ fn summary(
 mod tests {
     use super::*;
 
-    fn t(name: &str, pushed_days: i64, pulled_days: Option<i64>, status: &str, now: DateTime<Utc>) -> TagInfo {
+    fn t(
+        name: &str,
+        pushed_days: i64,
+        pulled_days: Option<i64>,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> TagInfo {
         TagInfo {
             name: name.into(),
             pushed: Some(now - chrono::Duration::days(pushed_days)),
@@ -1027,14 +1126,27 @@ mod tests {
             ..Rules::default()
         };
         let p = plan(tags.clone(), &rules, &HashMap::new(), now);
-        let del: Vec<&str> = p.iter().filter(|d| d.delete).map(|d| d.tag.name.as_str()).collect();
+        let del: Vec<&str> = p
+            .iter()
+            .filter(|d| d.delete)
+            .map(|d| d.tag.name.as_str())
+            .collect();
         assert_eq!(del, vec!["1.0.0"]);
         let rules = Rules {
             older_than: Some((chrono::Duration::days(90), "90d".into(), By::Pull)),
             ..Rules::default()
         };
-        let p = plan(tags, &rules, &HashMap::from([("1.1.0".to_string(), "r".to_string())]), now);
-        let del: Vec<&str> = p.iter().filter(|d| d.delete).map(|d| d.tag.name.as_str()).collect();
+        let p = plan(
+            tags,
+            &rules,
+            &HashMap::from([("1.1.0".to_string(), "r".to_string())]),
+            now,
+        );
+        let del: Vec<&str> = p
+            .iter()
+            .filter(|d| d.delete)
+            .map(|d| d.tag.name.as_str())
+            .collect();
         assert_eq!(del, vec!["1.0.0"]);
     }
 }

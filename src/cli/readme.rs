@@ -184,7 +184,10 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         .ok_or_else(|| CliError::usage("give NAMESPACE/REPO", None))?;
     let (ns, repo, tag) = ops::split_target(target)?;
     if tag.is_some() {
-        return Err(CliError::usage("describe takes NAMESPACE/REPO without a tag", None));
+        return Err(CliError::usage(
+            "describe takes NAMESPACE/REPO without a tag",
+            None,
+        ));
     }
     let readme_path = m.get_one::<String>("readme");
     let short = m.get_one::<String>("short");
@@ -203,7 +206,10 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
     };
     if let (Some(text), Some(base)) = (readme.as_mut(), m.get_one::<String>("base-url")) {
         let mut base_url = reqwest::Url::parse(base).map_err(|e| {
-            CliError::usage(format!("--base-url {base:?}: {e}"), Some("use an absolute URL"))
+            CliError::usage(
+                format!("--base-url {base:?}: {e}"),
+                Some("use an absolute URL"),
+            )
         })?;
         if !base_url.path().ends_with('/') {
             // Links are relative to a directory.
@@ -239,12 +245,16 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         if n > SHORT_MAX_CHARS {
             if !truncate {
                 return Err(CliError::usage(
-                    format!("the short description is {n} characters; Hub allows at most {SHORT_MAX_CHARS}"),
+                    format!(
+                        "the short description is {n} characters; Hub allows at most {SHORT_MAX_CHARS}"
+                    ),
                     Some("shorten it, or pass --truncate to cut it"),
                 ));
             }
             *s = s.chars().take(SHORT_MAX_CHARS).collect();
-            eprintln!("notice: short description truncated from {n} to {SHORT_MAX_CHARS} characters");
+            eprintln!(
+                "notice: short description truncated from {n} to {SHORT_MAX_CHARS} characters"
+            );
         }
     }
 
@@ -306,7 +316,10 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         }
         if g.format == Format::Table {
             print!("{diff}");
-            g.note(format!("dry run: {full} not changed ({})", changes.join(", ")));
+            g.note(format!(
+                "dry run: {full} not changed ({})",
+                changes.join(", ")
+            ));
         } else {
             printer
                 .value(&json!({"repository": full, "changed": true, "dry_run": true, "fields": changes, "diff": diff}))

@@ -52,12 +52,17 @@ pub fn handle(
                 FaultBody::One(f) => vec![f],
             };
             if let Some(bad) = faults.iter().find_map(|f| match f.kind {
-                crate::faults::FaultKind::Status { status, .. } if !(200..=599).contains(&status) => {
+                crate::faults::FaultKind::Status { status, .. }
+                    if !(200..=599).contains(&status) =>
+                {
                     Some(status)
                 }
                 _ => None,
             }) {
-                return Err(ApiError::field("status", format!("status {bad} is not in 200..=599")));
+                return Err(ApiError::field(
+                    "status",
+                    format!("status {bad} is not in 200..=599"),
+                ));
             }
             let n = faults.len();
             for f in faults {

@@ -168,7 +168,7 @@ pub fn mint(
         sub: sub.to_string(),
         username: username.to_string(),
         iat,
-        exp: iat + shared.token_ttl.as_secs().max(1),
+        exp: iat.saturating_add(shared.token_ttl.as_secs().max(1)),
         iss: ISSUER.to_string(),
         jti: shared.next_jti(),
         cred,
@@ -250,12 +250,16 @@ impl Access {
             return self;
         }
         let has = |s: &str| scopes.iter().any(|x| x == s);
+        // `repo:public_read` (or no repo scope) reads public repositories only, which
+        // `repo_access` grants to everyone anyway.
         let cap = if has("repo:admin") {
             Self::ADMIN
         } else if has("repo:write") {
             Self::WRITE
-        } else {
+        } else if has("repo:read") {
             Self::READ
+        } else {
+            Self::NONE
         };
         Self {
             read: self.read && cap.read,

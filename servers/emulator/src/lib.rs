@@ -18,6 +18,7 @@ pub mod faults;
 mod http;
 mod jwt;
 mod model;
+mod pagination;
 mod ratelimit;
 mod router;
 mod routes;

@@ -86,7 +86,11 @@ async fn main() -> anyhow::Result<()> {
     let admin = cfg.admin_enabled();
     let hub = Emulator::start(cfg).await?;
     let url = hub.base_url();
-    let admin_url = if admin { format!("{url}/_emulator/") } else { "off".to_string() };
+    let admin_url = if admin {
+        format!("{url}/_emulator/")
+    } else {
+        "off".to_string()
+    };
     let banner = format!(
         "dockerhub-emulator listening on {url}\n\
          \x20 seed: {:?}   admin API: {admin_url}\n\

@@ -511,3 +511,40 @@ impl State {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_tag_names_round_trip() {
+        let mut lazy = LazyTags {
+            count: 10_000,
+            deleted: BTreeSet::new(),
+        };
+        let mut names = std::collections::HashSet::new();
+        for i in 0..lazy.count {
+            let name = LazyTags::name(i);
+            assert_eq!(lazy.index_of(&name), Some(i), "{name}");
+            assert!(names.insert(name));
+        }
+        for bad in [
+            "v10.0.0", "v0.0.10", "v0.100.0", "v0.0", "0.0.1", "v-1.0.0", "v0.00.1", "v0.0.1.2", "",
+        ] {
+            assert_eq!(lazy.index_of(bad), None, "{bad}");
+        }
+        lazy.deleted.insert(5);
+        assert_eq!(lazy.index_of("v0.0.5"), None);
+        assert_eq!(lazy.live_count(), 9_999);
+        assert_eq!(lazy.live_indices().nth(5), Some(6));
+    }
+
+    #[test]
+    fn lazy_tags_are_newest_first() {
+        let a = LazyTags::tag(0);
+        let b = LazyTags::tag(1);
+        assert!(a.pushed > b.pushed);
+        assert!(LazyTags::tag(9_999).status() == "inactive");
+        assert!(a.status() == "active");
+    }
+}

@@ -685,6 +685,32 @@ async fn personal_access_token_shown_once() {
         api.get(&format!("/v2/access-tokens/{uuid}")).await.code(),
         404
     );
+    let public = api
+        .post(
+            "/v2/access-tokens",
+            json!({"token_label": "pub", "scopes": ["repo:public_read"]}),
+        )
+        .await;
+    let public = Api::login(
+        &hub,
+        demo::USERNAME,
+        public.json()["token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        public
+            .get("/v2/namespaces/demo/repositories/hello")
+            .await
+            .code(),
+        200
+    );
+    assert_eq!(
+        public
+            .get("/v2/namespaces/demo/repositories/private-tools")
+            .await
+            .code(),
+        403
+    );
     let bad = api
         .post(
             "/v2/access-tokens",

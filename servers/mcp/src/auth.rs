@@ -7,7 +7,6 @@
 //! Secrets stay in [`SecretString`]s; static tokens are compared as SHA-256 digests in constant time, so neither
 //! content nor length leaks through timing.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -594,11 +593,6 @@ pub fn bearer_token(header: Option<&str>) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Claims as a sorted map, for stable output in logs and policy requests.
-pub fn sorted_claims(claims: &Map<String, Value>) -> BTreeMap<&str, &Value> {
-    claims.iter().map(|(k, v)| (k.as_str(), v)).collect()
 }
 
 #[cfg(test)]

@@ -3,18 +3,18 @@
 //!
 //! # Wiring (NOTE FOR mcp-core: what `http.rs` / `main.rs` call)
 //!
-//! Already called by `http.rs`: [`apply`]`(route, &cfg)` (startup rules + the wrapper, boxed) and
-//! [`rmcp_allowed_hosts`]`(&cfg)`. Still to wire:
+//! Already wired: `http.rs` calls [`apply`]`(route, &cfg)` (startup rules + the wrapper, boxed) and
+//! [`rmcp_allowed_hosts`]`(&cfg)`; `lib.rs::build_server` installs [`tool_guard`]; `http::start_http` nests the
+//! SSE routes. Still to do in mcp-core's files:
 //!
 //! ```ignore
-//! // main.rs, every transport (stdio too: the principal is then `local`):
-//! let policy = Arc::new(dockerhub_mcp::policy::Policy::from_args(&cfg.security.policy)
-//!     .map_err(|e| Error::Config(e.to_string()))?);
-//! if policy.is_enabled() { server = server.with_guard(dockerhub_mcp::security::tool_guard(policy)); }
-//! // main.rs, --transport sse (the SSE routes are nested inside the route `apply` wraps):
-//! Transport::Sse => http::serve_http(&cfg, server.clone(),
-//!     Some(dockerhub_mcp::sse::routes_for(server, &cfg, CancellationToken::new()))).await,
-//! // http.rs mcp_service (optional, the wrapper already enforces it): .with_max_request_body_bytes(cfg.security.max_body_bytes)
+//! // main.rs: --transport sse must serve HTTP (start_http already mounts /sse and /messages):
+//! Transport::Sse => dockerhub_mcp::http::serve_http(&cfg, server, None).await,
+//! // http.rs start_http, SseConfig: honour the limit setting too:
+//! max_sessions: cfg.security.sse_max_sessions,
+//! // main.rs log filter: rmcp::service logs every request and response in full at DEBUG (tool arguments may
+//! // carry secrets, e.g. hub_auth.create_token's `secret`), so cap it unless the user's filter names rmcp:
+//! let spec = if cfg.log_level.contains("rmcp") { cfg.log_level.clone() } else { format!("{},rmcp=info", cfg.log_level) };
 //! ```
 //!
 //! Inside a tool handler the caller is [`principal_of_call`]`(&ctx.extensions)`; [`tool_guard`] uses it.

@@ -960,9 +960,20 @@ impl ServerHandler for McpServer {
             .filter(|m| !self.inner.toolset.offered(*m).is_empty());
         let Some(module) = module else {
             let names: Vec<&str> = self.inner.tools.iter().map(|t| t.name.as_ref()).collect();
+            let hint = Module::parse(&request.name)
+                .filter(|m| request.name == m.tool_name())
+                .map(|m| {
+                    format!(
+                        " ({} is switched off: set {}=true and include {} in TOOLSETS)",
+                        m.tool_name(),
+                        m.toggle_env(),
+                        m.name()
+                    )
+                })
+                .unwrap_or_default();
             return Err(McpError::invalid_params(
                 format!(
-                    "unknown tool '{}'; this server offers: {}",
+                    "unknown tool '{}'{hint}; this server offers: {}",
                     request.name,
                     names.join(", ")
                 ),

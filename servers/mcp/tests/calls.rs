@@ -1,5 +1,6 @@
 //! tools/call in process (duplex pipe) against the emulator: every action
 //! class, confirmation, params_json, all:true, and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod common;
 
@@ -11,7 +12,11 @@ use rmcp::model::{CallToolRequestParams, NumberOrString, ProgressToken, RequestM
 use serde_json::{Value, json};
 
 fn deletes(env: &common::Env) -> usize {
-    env.emu.requests().iter().filter(|r| r.method == "DELETE").count()
+    env.emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count()
 }
 
 #[tokio::test]
@@ -28,7 +33,10 @@ async fn read_list_is_trimmed_with_a_short_summary() {
     assert_eq!(data["next_page"], 2);
     assert!(s["rate_limit"]["remaining"].is_u64());
     let t = text(&r);
-    assert!(t.contains("5 tags") && t.contains("page 1 of 2000") && t.contains("rate limit"), "{t}");
+    assert!(
+        t.contains("5 tags") && t.contains("page 1 of 2000") && t.contains("rate limit"),
+        "{t}"
+    );
     assert!(t.len() < 300, "summary, not a copy: {t}");
     // next page
     let r = call(&env.client, "hub_repos", json!({"action": "list_tags", "params": {"namespace": "acme", "repository": "many-tags", "page_size": 5, "page": 2}})).await;
@@ -39,12 +47,27 @@ async fn read_list_is_trimmed_with_a_short_summary() {
 #[tokio::test]
 async fn read_single_and_head_checks() {
     let env = in_process(&[], TestClient::default()).await;
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "params": {"namespace": "acme", "repository": "app"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "params": {"namespace": "acme", "repository": "app"}}),
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(structured(&r)["data"]["name"], "app");
-    let r = call(&env.client, "hub_repos", json!({"action": "check", "params": {"namespace": "acme", "repository": "app"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "check", "params": {"namespace": "acme", "repository": "app"}}),
+    )
+    .await;
     assert_eq!(structured(&r)["exists"], true);
-    let r = call(&env.client, "hub_repos", json!({"action": "check", "params": {"namespace": "acme", "repository": "nope"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "check", "params": {"namespace": "acme", "repository": "nope"}}),
+    )
+    .await;
     assert!(!is_error(&r));
     assert_eq!(structured(&r)["exists"], false);
     assert!(text(&r).contains("exists=false"), "{}", text(&r));
@@ -53,7 +76,12 @@ async fn read_single_and_head_checks() {
 #[tokio::test]
 async fn hub_errors_are_actionable_tool_errors() {
     let env = in_process(&[], TestClient::default()).await;
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "params": {"namespace": "acme", "repository": "does-not-exist"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "params": {"namespace": "acme", "repository": "does-not-exist"}}),
+    )
+    .await;
     assert!(is_error(&r));
     let s = structured(&r);
     assert_eq!(s["error"]["status"], 404);
@@ -67,7 +95,12 @@ async fn write_creates_a_repository() {
     let r = call(&env.client, "hub_repos", json!({"action": "create", "params": {"namespace": "acme", "name": "fresh", "description": "made by a test"}})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(structured(&r)["status_code"], 201);
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "params": {"namespace": "acme", "repository": "fresh"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "params": {"namespace": "acme", "repository": "fresh"}}),
+    )
+    .await;
     assert_eq!(structured(&r)["data"]["description"], "made by a test");
 }
 
@@ -77,7 +110,10 @@ async fn destructive_blocked_by_default() {
     let r = call(&env.client, "hub_repos", json!({"action": "delete_tag", "params": {"namespace": "acme", "repository": "app", "tag": "latest"}, "confirm": true})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains("DOCKERHUB_ALLOW_DESTRUCTIVE") && t.contains("hub_repos.delete_tag"), "{t}");
+    assert!(
+        t.contains("DOCKERHUB_ALLOW_DESTRUCTIVE") && t.contains("hub_repos.delete_tag"),
+        "{t}"
+    );
     assert_eq!(structured(&r)["error"]["type"], "blocked");
     assert_eq!(deletes(&env), 0);
     assert!(env.handler.asked.lock().unwrap().is_empty());
@@ -108,13 +144,21 @@ async fn destructive_confirmed_through_elicitation() {
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(deletes(&env), 1);
     let asked = env.handler.asked.lock().unwrap().clone();
-    assert_eq!(asked, ["Delete tag acme/app:latest? This cannot be undone."]);
+    assert_eq!(
+        asked,
+        ["Delete tag acme/app:latest? This cannot be undone."]
+    );
 }
 
 #[tokio::test]
 async fn declined_elicitation_cancels() {
     let env = in_process(&["--allow-destructive"], TestClient::elicit(false)).await;
-    let r = call(&env.client, "hub_teams", json!({"action": "delete", "params": {"org_name": "acme", "group_name": "qa"}})).await;
+    let r = call(
+        &env.client,
+        "hub_teams",
+        json!({"action": "delete", "params": {"org_name": "acme", "group_name": "qa"}}),
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(structured(&r), json!({"cancelled": true}));
     assert_eq!(deletes(&env), 0);
@@ -124,7 +168,12 @@ async fn declined_elicitation_cancels() {
 #[tokio::test]
 async fn invalid_params_are_refused_before_asking_to_confirm() {
     let env = in_process(&["--allow-destructive"], TestClient::elicit(true)).await;
-    let r = call(&env.client, "hub_repos", json!({"action": "delete_tag", "params": {"namespace": "acme", "repository": "app"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "delete_tag", "params": {"namespace": "acme", "repository": "app"}}),
+    )
+    .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("tag"), "{}", text(&r));
     assert!(env.handler.asked.lock().unwrap().is_empty());
@@ -133,11 +182,26 @@ async fn invalid_params_are_refused_before_asking_to_confirm() {
 #[tokio::test]
 async fn read_only_mode_refuses_writes() {
     let env = in_process(&["--read-only"], TestClient::default()).await;
-    let r = call(&env.client, "hub_repos", json!({"action": "create", "params": {"namespace": "acme", "name": "x"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "create", "params": {"namespace": "acme", "name": "x"}}),
+    )
+    .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("DOCKERHUB_READ_ONLY"), "{}", text(&r));
-    assert!(env.emu.requests().iter().all(|r| r.method != "POST" || r.path.contains("auth") || r.path.contains("login")));
-    let r = call(&env.client, "hub_repos", json!({"action": "list", "params": {"namespace": "acme"}})).await;
+    assert!(
+        env.emu
+            .requests()
+            .iter()
+            .all(|r| r.method != "POST" || r.path.contains("auth") || r.path.contains("login"))
+    );
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme"}}),
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
 }
 
@@ -148,7 +212,14 @@ async fn toolsets_make_other_tools_unroutable() {
     assert_eq!(tools.len(), 1);
     let err = env
         .client
-        .call_tool(CallToolRequestParams::new("hub_org").with_arguments(json!({"action": "list_members"}).as_object().unwrap().clone()))
+        .call_tool(
+            CallToolRequestParams::new("hub_org").with_arguments(
+                json!({"action": "list_members"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unknown tool"), "{err}");
@@ -160,9 +231,18 @@ async fn params_json_is_accepted() {
     let r = call(&env.client, "hub_repos", json!({"action": "get", "params_json": "{\"namespace\": \"acme\", \"repository\": \"app\"}"})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(structured(&r)["data"]["name"], "app");
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "params_json": "{namespace: acme"})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "params_json": "{namespace: acme"}),
+    )
+    .await;
     assert!(is_error(&r));
-    assert!(text(&r).contains("params_json is not valid JSON"), "{}", text(&r));
+    assert!(
+        text(&r).contains("params_json is not valid JSON"),
+        "{}",
+        text(&r)
+    );
 }
 
 #[tokio::test]
@@ -172,12 +252,26 @@ async fn bad_input_lists_what_is_valid() {
     let r = call(&env.client, "hub_repos", json!({"action": "explode"})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains("Unknown action 'explode'") && t.contains("list_tags") && !t.contains("delete_tag"), "{t}");
+    assert!(
+        t.contains("Unknown action 'explode'")
+            && t.contains("list_tags")
+            && !t.contains("delete_tag"),
+        "{t}"
+    );
     // missing action
     let r = call(&env.client, "hub_repos", json!({"params": {}})).await;
-    assert!(is_error(&r) && text(&r).contains("'action' is required"), "{}", text(&r));
+    assert!(
+        is_error(&r) && text(&r).contains("'action' is required"),
+        "{}",
+        text(&r)
+    );
     // missing required param
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "params": {"namespace": "acme"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "params": {"namespace": "acme"}}),
+    )
+    .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("repository"), "{}", text(&r));
     // unknown param
@@ -186,25 +280,54 @@ async fn bad_input_lists_what_is_valid() {
     let t = text(&r);
     assert!(t.contains("colour") && t.contains("namespace"), "{t}");
     // wrongly typed
-    let r = call(&env.client, "hub_repos", json!({"action": "list", "params": {"namespace": "acme", "page_size": "lots"}})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme", "page_size": "lots"}}),
+    )
+    .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("page_size"), "{}", text(&r));
-    let r = call(&env.client, "hub_repos", json!({"action": "list", "params": "not an object"})).await;
-    assert!(is_error(&r) && text(&r).contains("'params' must be an object"), "{}", text(&r));
-    let r = call(&env.client, "hub_repos", json!({"action": "list", "params": {"namespace": "acme"}, "limit": -3})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "list", "params": "not an object"}),
+    )
+    .await;
+    assert!(
+        is_error(&r) && text(&r).contains("'params' must be an object"),
+        "{}",
+        text(&r)
+    );
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme"}, "limit": -3}),
+    )
+    .await;
     assert!(is_error(&r) && text(&r).contains("limit"), "{}", text(&r));
     // oversize params
     let big = "x".repeat(100_000);
     let r = call(&env.client, "hub_repos", json!({"action": "create", "params": {"namespace": "acme", "name": "big", "full_description": big}})).await;
     assert!(is_error(&r));
     assert!(text(&r).contains("byte limit"), "{}", text(&r));
-    assert!(env.emu.requests().iter().all(|r| r.method != "POST" || !r.path.contains("repositories")));
+    assert!(
+        env.emu
+            .requests()
+            .iter()
+            .all(|r| r.method != "POST" || !r.path.contains("repositories"))
+    );
 }
 
 #[tokio::test]
 async fn parameters_next_to_action_are_folded_into_params() {
     let env = in_process(&[], TestClient::default()).await;
-    let r = call(&env.client, "hub_repos", json!({"action": "get", "namespace": "acme", "repository": "app"})).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "get", "namespace": "acme", "repository": "app"}),
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
 }
 
@@ -217,14 +340,26 @@ async fn all_walks_pages_with_limit_and_progress() {
             .unwrap()
             .clone(),
     );
-    params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(NumberOrString::String(Arc::from("walk-1")))));
+    params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(
+        NumberOrString::String(Arc::from("walk-1")),
+    )));
     let r = env.client.call_tool(params).await.unwrap();
     assert!(!is_error(&r), "{}", text(&r));
     let s = structured(&r);
     assert_eq!(s["data"]["count"], 250);
     assert_eq!(s["data"]["items"].as_array().unwrap().len(), 250);
-    assert!(s["data"]["truncated"].as_str().unwrap().contains("limit=250"));
-    let pages = env.emu.requests().iter().filter(|r| r.path.ends_with("/many-tags/tags")).count();
+    assert!(
+        s["data"]["truncated"]
+            .as_str()
+            .unwrap()
+            .contains("limit=250")
+    );
+    let pages = env
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/many-tags/tags"))
+        .count();
     assert_eq!(pages, 3, "100 + 100 + 51 items, then stop");
     // Progress notifications arrive asynchronously; give them a moment.
     for _ in 0..50 {
@@ -236,7 +371,10 @@ async fn all_walks_pages_with_limit_and_progress() {
     let progress = env.handler.progress.lock().unwrap().clone();
     assert!(progress.len() >= 2, "{progress:?}");
     assert!(progress.windows(2).all(|w| w[0].progress <= w[1].progress));
-    assert_eq!(progress.iter().map(|p| p.progress).fold(0.0, f64::max), 250.0);
+    assert_eq!(
+        progress.iter().map(|p| p.progress).fold(0.0, f64::max),
+        250.0
+    );
 }
 
 #[tokio::test]
@@ -247,7 +385,11 @@ async fn all_stops_at_the_result_size_cap() {
     let s = structured(&r);
     let bytes = serde_json::to_string(&s).unwrap().len();
     assert!(bytes / 4 <= 20_000, "{bytes} bytes");
-    assert!(s["data"]["truncated"].as_str().unwrap().contains("tokens"), "{}", s["data"]["truncated"]);
+    assert!(
+        s["data"]["truncated"].as_str().unwrap().contains("tokens"),
+        "{}",
+        s["data"]["truncated"]
+    );
     assert!(text(&r).contains("page/page_size"), "{}", text(&r));
 }
 
@@ -259,7 +401,12 @@ async fn single_page_is_cut_to_the_size_cap() {
     let n = s["data"]["items"].as_array().unwrap().len();
     assert!(n > 0 && n < 100, "{n}");
     assert!(serde_json::to_string(&s).unwrap().len() / 4 <= 3000);
-    assert!(s["data"]["truncated"].as_str().unwrap().contains("page_size"));
+    assert!(
+        s["data"]["truncated"]
+            .as_str()
+            .unwrap()
+            .contains("page_size")
+    );
 }
 
 #[tokio::test]
@@ -272,10 +419,22 @@ async fn cancellation_stops_upstream_calls() {
         kind: dockerhub_emulator::FaultKind::Latency { ms: 400 },
     });
     let args = json!({"action": "list_tags", "params": {"namespace": "acme", "repository": "many-tags", "page_size": 10}, "all": true, "limit": 1000});
-    let fut = env.client.call_tool(CallToolRequestParams::new("hub_repos").with_arguments(args.as_object().unwrap().clone()));
+    let fut = env.client.call_tool(
+        CallToolRequestParams::new("hub_repos").with_arguments(args.as_object().unwrap().clone()),
+    );
     // Dropping the request sends notifications/cancelled.
-    assert!(tokio::time::timeout(Duration::from_millis(1000), fut).await.is_err());
-    let count = || env.emu.requests().iter().filter(|r| r.path.ends_with("/many-tags/tags")).count();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1000), fut)
+            .await
+            .is_err()
+    );
+    let count = || {
+        env.emu
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/many-tags/tags"))
+            .count()
+    };
     tokio::time::sleep(Duration::from_millis(600)).await;
     let after_cancel = count();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -298,7 +457,12 @@ async fn admin_whoami_and_rate_limit() {
     let s = structured(&r);
     assert!(s["data"]["remaining"].is_u64(), "{s}");
     assert!(text(&r).contains("left"));
-    let r = call(&env.client, "hub_admin", json!({"action": "rate_limit", "params": {"x": 1}})).await;
+    let r = call(
+        &env.client,
+        "hub_admin",
+        json!({"action": "rate_limit", "params": {"x": 1}}),
+    )
+    .await;
     assert!(is_error(&r));
 }
 
@@ -317,7 +481,10 @@ async fn policy_guard_denies_with_its_message() {
     let (emu, server) = common::server(&[]).await;
     let server = server.with_guard(Arc::new(|req: &dockerhub_mcp::server::GuardRequest<'_>| {
         if req.action == "list" {
-            Err(format!("{}.{} denied by rule no-list", req.tool, req.action))
+            Err(format!(
+                "{}.{} denied by rule no-list",
+                req.tool, req.action
+            ))
         } else {
             Ok(())
         }
@@ -331,7 +498,12 @@ async fn policy_guard_denies_with_its_message() {
     });
     use rmcp::ServiceExt;
     let client = TestClient::default().serve(b).await.unwrap();
-    let r = call(&client, "hub_repos", json!({"action": "list", "params": {"namespace": "acme"}})).await;
+    let r = call(
+        &client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme"}}),
+    )
+    .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("rule no-list"));
     assert_eq!(structured(&r)["error"]["type"], "policy_denied");

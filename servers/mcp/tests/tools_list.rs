@@ -1,5 +1,6 @@
 //! tools/list: generated from the catalog, honest annotations, token budget,
 //! and snapshots of three configurations.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod common;
 
@@ -15,7 +16,10 @@ fn tools(args: &[&str]) -> Vec<Tool> {
 }
 
 fn tool<'a>(tools: &'a [Tool], name: &str) -> &'a Tool {
-    tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} listed"))
+    tools
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("{name} listed"))
 }
 
 fn actions(t: &Tool) -> Vec<String> {
@@ -43,23 +47,57 @@ fn token_budget_with_everything_on() {
     let text = tools_json(&all);
     let n = tokens(&text);
     let default = tokens(&tools_json(&tools(&[])));
-    println!("tools/list: {n} cl100k tokens with everything on ({} bytes); {default} by default", text.len());
-    assert!(n <= 3_000, "tools/list is {n} tokens, over the 3,000 budget");
+    println!(
+        "tools/list: {n} cl100k tokens with everything on ({} bytes); {default} by default",
+        text.len()
+    );
+    assert!(
+        n <= 3_000,
+        "tools/list is {n} tokens, over the 3,000 budget"
+    );
 }
 
 #[test]
 fn every_tool_sets_all_four_annotations() {
     for args in CONFIGS {
         for t in tools(args) {
-            let a = t.annotations.as_ref().unwrap_or_else(|| panic!("{} has annotations", t.name));
-            assert!(a.read_only_hint.is_some(), "{} readOnlyHint unset ({args:?})", t.name);
-            assert!(a.destructive_hint.is_some(), "{} destructiveHint unset ({args:?})", t.name);
-            assert!(a.idempotent_hint.is_some(), "{} idempotentHint unset ({args:?})", t.name);
-            assert!(a.open_world_hint.is_some(), "{} openWorldHint unset ({args:?})", t.name);
+            let a = t
+                .annotations
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has annotations", t.name));
+            assert!(
+                a.read_only_hint.is_some(),
+                "{} readOnlyHint unset ({args:?})",
+                t.name
+            );
+            assert!(
+                a.destructive_hint.is_some(),
+                "{} destructiveHint unset ({args:?})",
+                t.name
+            );
+            assert!(
+                a.idempotent_hint.is_some(),
+                "{} idempotentHint unset ({args:?})",
+                t.name
+            );
+            assert!(
+                a.open_world_hint.is_some(),
+                "{} openWorldHint unset ({args:?})",
+                t.name
+            );
             // And on the wire, camelCase.
             let wire = serde_json::to_value(&t).unwrap();
-            for k in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
-                assert!(wire["annotations"][k].is_boolean(), "{} {k} on the wire", t.name);
+            for k in [
+                "readOnlyHint",
+                "destructiveHint",
+                "idempotentHint",
+                "openWorldHint",
+            ] {
+                assert!(
+                    wire["annotations"][k].is_boolean(),
+                    "{} {k} on the wire",
+                    t.name
+                );
             }
         }
     }
@@ -77,7 +115,12 @@ fn annotations_match_the_offered_actions() {
             let ro = offered.iter().all(|x| x.safety() == Safety::Read);
             let de = offered.iter().any(|x| x.safety() == Safety::Destructive);
             assert_eq!(a.read_only_hint, Some(ro), "{} readOnly {args:?}", t.name);
-            assert_eq!(a.destructive_hint, Some(de), "{} destructive {args:?}", t.name);
+            assert_eq!(
+                a.destructive_hint,
+                Some(de),
+                "{} destructive {args:?}",
+                t.name
+            );
             assert_eq!(a.open_world_hint, Some(true));
             let names = actions(&t);
             assert_eq!(names.len(), offered.len());
@@ -90,9 +133,15 @@ fn annotations_match_the_offered_actions() {
     // Concrete expectations a reviewer can read.
     let d = tools(&[]);
     let repos = tool(&d, "hub_repos").annotations.clone().unwrap();
-    assert_eq!((repos.read_only_hint, repos.destructive_hint), (Some(false), Some(false)));
+    assert_eq!(
+        (repos.read_only_hint, repos.destructive_hint),
+        (Some(false), Some(false))
+    );
     let audit = tool(&d, "hub_audit").annotations.clone().unwrap();
-    assert_eq!((audit.read_only_hint, audit.idempotent_hint), (Some(true), Some(true)));
+    assert_eq!(
+        (audit.read_only_hint, audit.idempotent_hint),
+        (Some(true), Some(true))
+    );
     let e = tools(&["--allow-destructive"]);
     let repos = tool(&e, "hub_repos").annotations.clone().unwrap();
     assert_eq!(repos.destructive_hint, Some(true));
@@ -107,7 +156,11 @@ fn destructive_actions_hidden_until_allowed() {
     assert!(!repos.contains(&"delete".to_string()));
     let desc = tool(&d, "hub_repos").description.clone().unwrap();
     assert!(desc.contains("DOCKERHUB_ALLOW_DESTRUCTIVE"), "{desc}");
-    assert!(tool(&d, "hub_repos").input_schema["properties"].get("confirm").is_none());
+    assert!(
+        tool(&d, "hub_repos").input_schema["properties"]
+            .get("confirm")
+            .is_none()
+    );
 
     let e = tools(&["--allow-destructive"]);
     let repos = actions(tool(&e, "hub_repos"));
@@ -123,7 +176,12 @@ fn read_only_mode_lists_only_reads() {
         let m = Module::parse(&t.name).unwrap();
         for a in actions(t) {
             let action = all_actions(m).into_iter().find(|x| x.name() == a).unwrap();
-            assert_eq!(action.safety(), Safety::Read, "{}.{a} offered in read-only mode", t.name);
+            assert_eq!(
+                action.safety(),
+                Safety::Read,
+                "{}.{a} offered in read-only mode",
+                t.name
+            );
         }
     }
     assert!(!actions(tool(&r, "hub_repos")).contains(&"create".to_string()));
@@ -131,12 +189,19 @@ fn read_only_mode_lists_only_reads() {
 
 #[test]
 fn toggles_and_toolsets_choose_modules() {
-    let names = |args: &[&str]| -> Vec<String> { tools(args).iter().map(|t| t.name.to_string()).collect() };
-    assert_eq!(names(&["--toolsets", "repos,admin"]), ["hub_repos", "hub_admin"]);
+    let names =
+        |args: &[&str]| -> Vec<String> { tools(args).iter().map(|t| t.name.to_string()).collect() };
+    assert_eq!(
+        names(&["--toolsets", "repos,admin"]),
+        ["hub_repos", "hub_admin"]
+    );
     assert_eq!(names(&["--toolsets", "hub_org"]), ["hub_org"]);
     assert!(!names(&["--repostool", "false"]).contains(&"hub_repos".to_string()));
     assert!(!names(&["--scimtool", "False"]).contains(&"hub_scim".to_string()));
-    assert_eq!(names(&["--toolsets", "repos,scim", "--scimtool", "0"]), ["hub_repos"]);
+    assert_eq!(
+        names(&["--toolsets", "repos,scim", "--scimtool", "0"]),
+        ["hub_repos"]
+    );
     assert_eq!(names(&["--toolsets", "all"]).len(), 7);
     let bad = dockerhub_mcp::Config::from_args(["x", "--toolsets", "repos,nope"]).unwrap();
     let err = bad.modules().unwrap_err().to_string();
@@ -154,12 +219,26 @@ fn every_catalog_parameter_is_visible_with_type_and_requiredness() {
             .find(|l| l.starts_with(&format!("{}(", op.action)))
             .unwrap_or_else(|| panic!("{} listed in {}", op.action, t.name));
         for p in dockerhub_api::params::describe(op) {
-            let mark = if p.required { format!("{}*", p.name) } else { p.name.clone() };
-            assert!(line.contains(&mark), "{}: {mark} missing from `{line}`", op.qualified_name());
+            let mark = if p.required {
+                format!("{}*", p.name)
+            } else {
+                p.name.clone()
+            };
+            assert!(
+                line.contains(&mark),
+                "{}: {mark} missing from `{line}`",
+                op.qualified_name()
+            );
         }
     }
     // local action
-    assert!(tool(&e, "hub_admin").description.clone().unwrap().contains("rate_limit()"));
+    assert!(
+        tool(&e, "hub_admin")
+            .description
+            .clone()
+            .unwrap()
+            .contains("rate_limit()")
+    );
 }
 
 #[test]

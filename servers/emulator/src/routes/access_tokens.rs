@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{PAT_NOT_ALLOWED, require_user};
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Pat, State};
+use crate::pagination::{CountKey, django_page, page_params};
 use crate::util::{now_i64, parse_rfc3339, random_token, random_uuid, rfc3339};
 
 const SCOPES: &[&str] = &["repo:admin", "repo:write", "repo:read", "repo:public_read"];

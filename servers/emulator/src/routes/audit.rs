@@ -3,8 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Caller, require_org_owner, require_user};
-use crate::http::{ApiError, Ctx, HResult, Reply, page_params};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{AuditEvent, State};
+use crate::pagination::page_params;
 use crate::util::{parse_rfc3339, rfc3339};
 
 /// An action group: key, label, and its `(action, label)` pairs.

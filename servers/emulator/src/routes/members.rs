@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{org_reader, require_org_owner};
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, ReplyBody, paginate};
+use crate::http::{ApiError, Ctx, HResult, Reply, ReplyBody};
 use crate::model::{Org, Role, State};
+use crate::pagination::{CountKey, paginate};
 use crate::util::rfc3339;
 
 /// One row of the members list (members and, on request, invitees).

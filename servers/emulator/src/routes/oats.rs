@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{PAT_NOT_ALLOWED, require_org_owner};
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Oat, Org, State};
+use crate::pagination::{CountKey, django_page, page_params};
 use crate::util::{now_i64, parse_rfc3339, random_token, random_uuid, rfc3339};
 
 fn oat_json(t: &Oat, with_resources: bool, token: Option<&str>) -> Value {

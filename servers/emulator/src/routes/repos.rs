@@ -10,8 +10,9 @@ use crate::auth::{
     Access, Caller, OAT_NOT_ALLOWED, check_repo_write, namespace_access, readable_repo,
     repo_access, require_auth,
 };
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params, paginate};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Repo, RepoGroup, State, repo_key};
+use crate::pagination::{CountKey, django_page, page_params, paginate};
 use crate::util::{now_i64, rfc3339};
 
 static NAME_RE: LazyLock<Option<Regex>> =

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::auth::{check_repo_write, readable_repo, require_auth};
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, django_page, page_params};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Repo, State, Tag, TagOrder, repo_key};
+use crate::pagination::{CountKey, django_page, page_params};
 use crate::routes::repos::is_immutable;
 use crate::util::rfc3339;
 

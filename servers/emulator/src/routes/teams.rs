@@ -4,8 +4,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{org_reader, require_org_owner};
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, paginate};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Org, State, Team};
+use crate::pagination::{CountKey, paginate};
 use crate::util::{random_uuid, rfc3339};
 
 fn team_json(t: &Team) -> Value {

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::auth::require_user;
-use crate::http::{ApiError, CountKey, Ctx, HResult, Reply, paginate};
+use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Org, State, User};
+use crate::pagination::{CountKey, paginate};
 use crate::util::rfc3339;
 
 pub fn user_json(u: &User) -> Value {

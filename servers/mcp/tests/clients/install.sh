@@ -23,13 +23,17 @@ dh_install_real_clients() {
   local stamp_val="node=$DH_NODE_VERSION conformance=$DH_CONFORMANCE_VERSION inspector=$DH_INSPECTOR_VERSION mcp=$DH_PY_MCP_VERSION"
   local stamp="$cache/.stamp"
   local node_dir="$cache/node22" js_dir="$cache/js" venv="$cache/venv"
+  local node_bin="$node_dir/node_modules/node/bin/node"
+  local conformance="$js_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+  local inspector="$js_dir/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
   mkdir -p "$cache" || return 1
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$stamp_val" ]; then
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$stamp_val" ] || [ ! -x "$node_bin" ] || [ ! -f "$conformance" ] \
+    || [ ! -f "$inspector" ] || [ ! -x "$venv/bin/python" ]; then
+    rm -f "$stamp"
     echo "real MCP clients: installing into $cache ($stamp_val)"
     command -v npm >/dev/null || { echo "real MCP clients: npm not found" >&2; return 1; }
     command -v python3 >/dev/null || { echo "real MCP clients: python3 not found" >&2; return 1; }
     npm install --no-audit --no-fund --loglevel=error --prefix "$node_dir" "node@$DH_NODE_VERSION" || return 1
-    local node_bin="$node_dir/node_modules/node/bin/node"
     # Use node 22's PATH for the installs so that engine checks and install scripts see Node 22.
     PATH="$(dirname "$node_bin"):$PATH" npm install --no-audit --no-fund --loglevel=error --prefix "$js_dir" \
       "@modelcontextprotocol/conformance@$DH_CONFORMANCE_VERSION" \
@@ -40,9 +44,9 @@ dh_install_real_clients() {
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==$DH_PY_MCP_VERSION" || return 1
     echo "$stamp_val" >"$stamp"
   fi
-  export DOCKERHUB_TEST_NODE="$node_dir/node_modules/node/bin/node"
-  export DOCKERHUB_TEST_CONFORMANCE="$js_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-  export DOCKERHUB_TEST_INSPECTOR="$js_dir/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
+  export DOCKERHUB_TEST_NODE="$node_bin"
+  export DOCKERHUB_TEST_CONFORMANCE="$conformance"
+  export DOCKERHUB_TEST_INSPECTOR="$inspector"
   export DOCKERHUB_TEST_PYTHON="$venv/bin/python"
   echo "real MCP clients: node $("$DOCKERHUB_TEST_NODE" --version), conformance $DH_CONFORMANCE_VERSION, inspector $DH_INSPECTOR_VERSION, python mcp $DH_PY_MCP_VERSION"
 }

@@ -52,7 +52,9 @@ impl ClientHandler for TestClient {
             self.asked.lock().unwrap().push(message.clone());
         }
         Ok(match self.answer {
-            Some(true) => ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true})),
+            Some(true) => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
+            }
             _ => ElicitResult::new(ElicitationAction::Decline),
         })
     }
@@ -147,5 +149,7 @@ pub fn tools_json(tools: &[Tool]) -> String {
 
 /// cl100k token count.
 pub fn tokens(text: &str) -> usize {
-    tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len()
+    tiktoken_rs::cl100k_base_singleton()
+        .encode_ordinary(text)
+        .len()
 }
