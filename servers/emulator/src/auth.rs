@@ -2,7 +2,7 @@
 
 use crate::http::{ApiError, Ctx};
 use crate::jwt::{Claims, CredKind, ISSUER, JwtError};
-use crate::model::{Repo, Role, State};
+use crate::model::{Org, Repo, Role, State};
 use crate::seed::demo;
 use crate::server::Shared;
 use crate::util::now_secs;
@@ -355,16 +355,24 @@ pub fn check_repo_write(
     ))
 }
 
-/// The org, if the caller may read its membership data (members, or the org's OAT).
-pub fn org_reader<'a>(
-    state: &'a State,
-    ctx: &Ctx,
-    org: &str,
-) -> Result<&'a crate::model::Org, ApiError> {
-    require_auth(ctx)?;
-    let o = state
+/// The org named `org`, or 404.
+pub fn find_org<'a>(state: &'a State, org: &str) -> Result<&'a Org, ApiError> {
+    state
         .org(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))
+}
+
+/// The org named `org` for changing, or 404.
+pub fn find_org_mut<'a>(state: &'a mut State, org: &str) -> Result<&'a mut Org, ApiError> {
+    state
+        .org_mut(org)
+        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))
+}
+
+/// The org, if the caller may read its membership data (members, or the org's OAT).
+pub fn org_reader<'a>(state: &'a State, ctx: &Ctx, org: &str) -> Result<&'a Org, ApiError> {
+    require_auth(ctx)?;
+    let o = find_org(state, org)?;
     let ok = match &ctx.caller {
         Caller::User { username, .. } => o.role_of(username).is_some(),
         Caller::Oat { org: tok_org, .. } => tok_org.eq_ignore_ascii_case(&o.name),
@@ -383,9 +391,7 @@ pub fn org_reader<'a>(
 /// Require an owner of `org` (users only; OATs get 403).
 pub fn require_org_owner(state: &State, ctx: &Ctx, org: &str) -> Result<(), ApiError> {
     let user = require_user(ctx)?;
-    let o = state
-        .org(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org(state, org)?;
     match o.role_of(user) {
         Some(Role::Owner) => Ok(()),
         Some(_) => Err(ApiError::forbidden("Only organization owners can do this.")),

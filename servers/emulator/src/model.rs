@@ -323,6 +323,16 @@ pub struct Repo {
 }
 
 impl Repo {
+    /// The `namespace/name` key (also the audit-log name of the repository).
+    pub fn key(&self) -> String {
+        repo_key(&self.namespace, &self.name)
+    }
+
+    /// The audit-log account and name for an event on this repository.
+    pub fn audit_target(&self) -> (String, String) {
+        (self.namespace.clone(), self.key())
+    }
+
     pub fn tag_count(&self) -> usize {
         self.tags.len() + self.lazy.as_ref().map_or(0, LazyTags::live_count)
     }
@@ -418,6 +428,29 @@ pub struct AuditEvent {
     pub timestamp: i64,
 }
 
+impl AuditEvent {
+    pub fn new(
+        account: &str,
+        action: &str,
+        name: &str,
+        actor: &str,
+        data: &[(&str, &str)],
+        timestamp: i64,
+    ) -> Self {
+        Self {
+            account: account.to_string(),
+            action: action.to_string(),
+            name: name.to_string(),
+            actor: actor.to_string(),
+            data: data
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            timestamp,
+        }
+    }
+}
+
 /// Everything the emulator knows.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct State {
@@ -486,29 +519,9 @@ impl State {
         actor: &str,
         data: &[(&str, &str)],
     ) {
-        self.audit_at(account, action, name, actor, data, crate::util::now_i64());
-    }
-
-    pub fn audit_at(
-        &mut self,
-        account: &str,
-        action: &str,
-        name: &str,
-        actor: &str,
-        data: &[(&str, &str)],
-        timestamp: i64,
-    ) {
-        self.audit.push(AuditEvent {
-            account: account.to_string(),
-            action: action.to_string(),
-            name: name.to_string(),
-            actor: actor.to_string(),
-            data: data
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                .collect(),
-            timestamp,
-        });
+        let now = crate::util::now_i64();
+        self.audit
+            .push(AuditEvent::new(account, action, name, actor, data, now));
     }
 }
 

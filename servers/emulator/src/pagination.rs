@@ -84,6 +84,19 @@ pub fn django_page(
     Ok(m)
 }
 
+/// Reply with a Django page of `results` (one page of `total`).
+pub fn page_reply(
+    ctx: &Ctx,
+    page: Page,
+    total: usize,
+    results: Vec<Value>,
+    key: CountKey,
+) -> HResult {
+    Ok(Reply::ok(Value::Object(django_page(
+        ctx, page, total, results, key,
+    )?)))
+}
+
 /// Page an in-memory list of JSON items Django-style.
 pub fn paginate(ctx: &Ctx, items: Vec<Value>, default: usize, key: CountKey) -> HResult {
     let page = page_params(ctx, default, 100)?;
@@ -93,7 +106,5 @@ pub fn paginate(ctx: &Ctx, items: Vec<Value>, default: usize, key: CountKey) -> 
         .skip(page.offset())
         .take(page.size)
         .collect();
-    Ok(Reply::ok(Value::Object(django_page(
-        ctx, page, total, results, key,
-    )?)))
+    page_reply(ctx, page, total, results, key)
 }

@@ -39,6 +39,16 @@ fn not_allowed(ctx: &Ctx) -> HResult {
     ))
 }
 
+/// Dispatch on the verb; any verb not listed gets 405.
+macro_rules! verbs {
+    ($v:expr, $ctx:expr, { $($verb:pat => $handler:expr),+ $(,)? }) => {
+        match $v {
+            $($verb => $handler,)+
+            _ => not_allowed($ctx),
+        }
+    };
+}
+
 pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
     use Verb::{Delete, Get, Patch, Post, Put};
     let segs: Vec<&str> = ctx.segs.iter().map(String::as_str).collect();
@@ -46,128 +56,83 @@ pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
     let mut guard = shared.lock_state();
     let st: &mut State = &mut guard;
     match segs.as_slice() {
-        ["v2", "users", "login"] => match v {
-            Post => login::login(shared, st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "users", "2fa-login"] => match v {
+        ["v2", "users", "login"] => verbs!(v, ctx, { Post => login::login(shared, st, ctx) }),
+        ["v2", "users", "2fa-login"] => verbs!(v, ctx, {
             Post => login::two_factor(shared, st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "auth", "token"] => match v {
-            Post => login::token(shared, st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "user"] => match v {
-            Get => user::me(st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "user", "orgs"] => match v {
-            Get => user::my_orgs(st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "access-tokens"] => match v {
+        }),
+        ["v2", "auth", "token"] => verbs!(v, ctx, { Post => login::token(shared, st, ctx) }),
+        ["v2", "user"] => verbs!(v, ctx, { Get => user::me(st, ctx) }),
+        ["v2", "user", "orgs"] => verbs!(v, ctx, { Get => user::my_orgs(st, ctx) }),
+        ["v2", "access-tokens"] => verbs!(v, ctx, {
             Get => access_tokens::list(st, ctx),
             Post => access_tokens::create(st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "access-tokens", id] => match v {
+        }),
+        ["v2", "access-tokens", id] => verbs!(v, ctx, {
             Get => access_tokens::get(st, ctx, id),
             Patch => access_tokens::update(st, ctx, id),
             Delete => access_tokens::delete(st, ctx, id),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "auditlogs", account] => match v {
-            Get => audit::logs(st, ctx, account),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "auditlogs", account, "actions"] => match v {
+        }),
+        ["v2", "auditlogs", account] => verbs!(v, ctx, { Get => audit::logs(st, ctx, account) }),
+        ["v2", "auditlogs", account, "actions"] => verbs!(v, ctx, {
             Get => audit::actions(st, ctx, account),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "settings"] => match v {
+        }),
+        ["v2", "orgs", org, "settings"] => verbs!(v, ctx, {
             Get => settings::get(st, ctx, org),
             Put => settings::put(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "access-tokens"] => match v {
+        }),
+        ["v2", "orgs", org, "access-tokens"] => verbs!(v, ctx, {
             Get => oats::list(st, ctx, org),
             Post => oats::create(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "access-tokens", id] => match v {
+        }),
+        ["v2", "orgs", org, "access-tokens", id] => verbs!(v, ctx, {
             Get => oats::get(st, ctx, org, id),
             Patch => oats::update(st, ctx, org, id),
             Delete => oats::delete(st, ctx, org, id),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "members"] => match v {
-            Get => members::list(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "members", "export"] => match v {
+        }),
+        ["v2", "orgs", org, "members"] => verbs!(v, ctx, { Get => members::list(st, ctx, org) }),
+        ["v2", "orgs", org, "members", "export"] => verbs!(v, ctx, {
             Get => members::export(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "members", username] => match v {
+        }),
+        ["v2", "orgs", org, "members", username] => verbs!(v, ctx, {
             Put => members::update(st, ctx, org, username),
             Delete => members::remove(st, ctx, org, username),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "invites"] => match v {
-            Get => invites::list(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "groups"] => match v {
+        }),
+        ["v2", "orgs", org, "invites"] => verbs!(v, ctx, { Get => invites::list(st, ctx, org) }),
+        ["v2", "orgs", org, "groups"] => verbs!(v, ctx, {
             Get => teams::list(st, ctx, org),
             Post => teams::create(st, ctx, org),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "groups", team] => match v {
+        }),
+        ["v2", "orgs", org, "groups", team] => verbs!(v, ctx, {
             Get => teams::get(st, ctx, org, team),
             Put => teams::update(st, ctx, org, team, true),
             Patch => teams::update(st, ctx, org, team, false),
             Delete => teams::delete(st, ctx, org, team),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "groups", team, "members"] => match v {
+        }),
+        ["v2", "orgs", org, "groups", team, "members"] => verbs!(v, ctx, {
             Get => teams::members(st, ctx, org, team),
             Post => teams::add_member(st, ctx, org, team),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "orgs", org, "groups", team, "members", username] => match v {
+        }),
+        ["v2", "orgs", org, "groups", team, "members", username] => verbs!(v, ctx, {
             Delete => teams::remove_member(st, ctx, org, team, username),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "invites", "bulk"] => match v {
-            Post => invites::bulk(st, ctx),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "invites", id] => match v {
-            Delete => invites::delete(st, ctx, id),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "invites", id, "resend"] => match v {
+        }),
+        ["v2", "invites", "bulk"] => verbs!(v, ctx, { Post => invites::bulk(st, ctx) }),
+        ["v2", "invites", id] => verbs!(v, ctx, { Delete => invites::delete(st, ctx, id) }),
+        ["v2", "invites", id, "resend"] => verbs!(v, ctx, {
             Patch => invites::resend(st, ctx, id),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "namespaces", ns, "repositories"] => match v {
+        }),
+        ["v2", "namespaces", ns, "repositories"] => verbs!(v, ctx, {
             Get => repos::list(st, ctx, ns),
             Post => repos::create(st, ctx, ns),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "namespaces", ns, "repositories", repo] => match v {
+        }),
+        ["v2", "namespaces", ns, "repositories", repo] => verbs!(v, ctx, {
             Get => repos::get(st, ctx, ns, repo),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "namespaces", ns, "repositories", repo, "tags"] => match v {
+        }),
+        ["v2", "namespaces", ns, "repositories", repo, "tags"] => verbs!(v, ctx, {
             Get => tags::list(st, ctx, ns, repo),
-            _ => not_allowed(ctx),
-        },
-        ["v2", "namespaces", ns, "repositories", repo, "tags", tag] => match v {
+        }),
+        ["v2", "namespaces", ns, "repositories", repo, "tags", tag] => verbs!(v, ctx, {
             Get => tags::get(st, ctx, ns, repo, tag),
-            _ => not_allowed(ctx),
-        },
+        }),
         [
             "v2",
             "namespaces",
@@ -175,10 +140,7 @@ pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
             "repositories",
             repo,
             "immutabletags",
-        ] => match v {
-            Patch => repos::immutable_tags(st, ctx, ns, repo),
-            _ => not_allowed(ctx),
-        },
+        ] => verbs!(v, ctx, { Patch => repos::immutable_tags(st, ctx, ns, repo) }),
         [
             "v2",
             "namespaces",
@@ -187,10 +149,7 @@ pub fn route(shared: &Shared, ctx: &Ctx) -> HResult {
             repo,
             "immutabletags",
             "verify",
-        ] => match v {
-            Post => repos::verify_immutable(st, ctx, ns, repo),
-            _ => not_allowed(ctx),
-        },
+        ] => verbs!(v, ctx, { Post => repos::verify_immutable(st, ctx, ns, repo) }),
         ["v2", "repositories", ns, repo, rest @ ..] => {
             repos::refuse_oat(ctx)?;
             match (rest, v) {

@@ -6,7 +6,6 @@ use crate::config::Seed;
 use crate::model::{
     AMD64, ARM64, ARMV7, AuditEvent, Invite, LazyTags, Member, Oat, Org, Pat, Platform, Repo,
     RepoGroup, RestrictedImages, Role, ScimUser, State, Tag, Team, User, fake_digest, mix,
-    repo_key,
 };
 use crate::util::{DAY, SEED_EPOCH, seed_uuid};
 
@@ -491,24 +490,10 @@ fn repos() -> Vec<Repo> {
 
 /// ~50 historical audit events between two years and one day before the seed epoch.
 fn audit_history(state: &mut State) {
-    let repo_names: Vec<String> = state
-        .repos
-        .values()
-        .map(|r| repo_key(&r.namespace, &r.name))
-        .collect();
+    let repo_names: Vec<String> = state.repos.values().map(Repo::key).collect();
     let mut events: Vec<AuditEvent> = Vec::new();
     let mut ev = |account: &str, action: &str, name: &str, actor: &str, data: &[(&str, &str)]| {
-        events.push(AuditEvent {
-            account: account.to_string(),
-            action: action.to_string(),
-            name: name.to_string(),
-            actor: actor.to_string(),
-            data: data
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                .collect(),
-            timestamp: 0,
-        });
+        events.push(AuditEvent::new(account, action, name, actor, data, 0));
     };
     for r in &repo_names {
         let (ns, _) = r.split_once('/').unwrap_or((r, ""));
@@ -728,7 +713,7 @@ pub fn build(seed: Seed) -> State {
                 pat(3, "old-laptop", OLD_PAT, &["repo:read"], false, 400),
             ];
             for r in repos() {
-                state.repos.insert(repo_key(&r.namespace, &r.name), r);
+                state.repos.insert(r.key(), r);
             }
             audit_history(&mut state);
         }

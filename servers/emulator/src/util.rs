@@ -69,6 +69,14 @@ pub fn random_token(n: usize) -> String {
         .collect()
 }
 
+/// The JSON object `base` with the fields of the object `extra` added after its own.
+pub fn merged(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    if let (Some(b), serde_json::Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
+}
+
 /// Percent-decode one path segment; `None` when the result is not UTF-8.
 pub fn decode_segment(s: &str) -> Option<String> {
     percent_encoding::percent_decode_str(s)

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Api, client, start, start_with};
+use common::{Api, client, start, start_with, status_of};
 use dockerhub_emulator::{EmulatorConfig, Fault, FaultKind, RetryAfterForm, demo};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -28,6 +28,28 @@ fn audit_actions(hub: &dockerhub_emulator::EmulatorHandle) -> Vec<String> {
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Assert that the audit log holds each of `wanted` actions.
+fn assert_audited(hub: &dockerhub_emulator::EmulatorHandle, wanted: &[&str]) {
+    let actions = audit_actions(hub);
+    for a in wanted {
+        assert!(actions.iter().any(|x| x == a), "audit has {a}");
+    }
+}
+
+/// Assert that a page's `name`s are in ascending order; returns them.
+fn assert_sorted_names(v: &Value) -> Vec<String> {
+    let n = names(v, "name");
+    let mut sorted = n.clone();
+    sorted.sort();
+    assert_eq!(n, sorted);
+    n
+}
+
+/// The `count` of a Django page.
+async fn count_at(api: &Api, path: &str) -> u64 {
+    api.get(path).await.json()["count"].as_u64().unwrap()
 }
 
 /// Follow `next` links to the end; returns all results and the first page's count.
@@ -64,13 +86,12 @@ async fn repository_round_trip() {
         .await;
     assert_eq!(r.code(), 201, "{}", r.text);
     assert_eq!(r.json()["is_private"], true);
-    let dup = api
-        .post(
-            "/v2/namespaces/demo/repositories",
-            json!({"name": "new-repo", "namespace": "demo"}),
-        )
-        .await;
-    assert_eq!(dup.code(), 400);
+    api.post(
+        "/v2/namespaces/demo/repositories",
+        json!({"name": "new-repo", "namespace": "demo"}),
+    )
+    .await
+    .assert_code(400);
     let list = api
         .get("/v2/namespaces/demo/repositories?page_size=100")
         .await
@@ -93,13 +114,12 @@ async fn repository_round_trip() {
         .await;
     assert_eq!(too_long.code(), 400);
     assert!(too_long.json()["detail"].as_str().unwrap().contains("100"));
-    let readme = api
-        .patch(
-            "/v2/repositories/demo/new-repo/",
-            json!({"full_description": "x".repeat(25_001)}),
-        )
-        .await;
-    assert_eq!(readme.code(), 400);
+    api.patch(
+        "/v2/repositories/demo/new-repo/",
+        json!({"full_description": "x".repeat(25_001)}),
+    )
+    .await
+    .assert_code(400);
 
     let privacy = api
         .post(
@@ -109,34 +129,27 @@ async fn repository_round_trip() {
         .await;
     assert_eq!(privacy.code(), 200);
     assert_eq!(privacy.json()["is_private"], false);
-    assert_eq!(
-        Api::anon(&hub)
-            .get("/v2/namespaces/demo/repositories/new-repo")
-            .await
-            .code(),
-        200
-    );
+    Api::anon(&hub)
+        .get("/v2/namespaces/demo/repositories/new-repo")
+        .await
+        .assert_code(200);
 
-    assert_eq!(
-        api.delete("/v2/repositories/demo/new-repo/").await.code(),
-        204
-    );
-    assert_eq!(
-        api.get("/v2/namespaces/demo/repositories/new-repo")
-            .await
-            .code(),
-        404
-    );
+    api.delete("/v2/repositories/demo/new-repo/")
+        .await
+        .assert_code(204);
+    api.get("/v2/namespaces/demo/repositories/new-repo")
+        .await
+        .assert_code(404);
     let list = api
         .get("/v2/namespaces/demo/repositories?page_size=100")
         .await
         .json();
     assert!(!names(&list, "name").contains(&"new-repo".to_string()));
 
-    let actions = audit_actions(&hub);
-    for a in ["repo.create", "repo.update", "repo.privacy", "repo.delete"] {
-        assert!(actions.iter().any(|x| x == a), "audit has {a}");
-    }
+    assert_audited(
+        &hub,
+        &["repo.create", "repo.update", "repo.privacy", "repo.delete"],
+    );
     let logs = api
         .get("/v2/auditlogs/demo?action=repo.delete")
         .await
@@ -168,10 +181,9 @@ async fn repository_validation() {
         assert_eq!(r.code(), 400, "name {bad:?}: {}", r.text);
         assert!(r.json()["detail"].is_string());
     }
-    let r = api
-        .post("/v2/namespaces/demo/repositories", json!({"name": 5}))
-        .await;
-    assert_eq!(r.code(), 400);
+    api.post("/v2/namespaces/demo/repositories", json!({"name": 5}))
+        .await
+        .assert_code(400);
     let r = api
         .post(
             "/v2/namespaces/demo/repositories",
@@ -179,10 +191,9 @@ async fn repository_validation() {
         )
         .await;
     assert_eq!(r.code(), 400, "missing name");
-    let r = api
-        .send(Method::POST, "/v2/namespaces/demo/repositories", None)
-        .await;
-    assert_eq!(r.code(), 400);
+    api.send(Method::POST, "/v2/namespaces/demo/repositories", None)
+        .await
+        .assert_code(400);
     let raw = client()
         .post(format!(
             "{}/v2/namespaces/demo/repositories",
@@ -194,20 +205,18 @@ async fn repository_validation() {
         .await
         .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
-    let r = api
-        .post(
-            "/v2/namespaces/demo/repositories",
-            json!({"name": "okname", "description": "d".repeat(101)}),
-        )
-        .await;
-    assert_eq!(r.code(), 400);
-    let r = api
-        .post(
-            "/v2/namespaces/nobody-here/repositories",
-            json!({"name": "okname"}),
-        )
-        .await;
-    assert_eq!(r.code(), 404);
+    api.post(
+        "/v2/namespaces/demo/repositories",
+        json!({"name": "okname", "description": "d".repeat(101)}),
+    )
+    .await
+    .assert_code(400);
+    api.post(
+        "/v2/namespaces/nobody-here/repositories",
+        json!({"name": "okname"}),
+    )
+    .await
+    .assert_code(404);
     let r = api
         .get("/v2/namespaces/demo/repositories?ordering=bogus")
         .await;
@@ -225,10 +234,7 @@ async fn repository_validation() {
         .get("/v2/namespaces/acme/repositories?ordering=name&name=a")
         .await
         .json();
-    let n = names(&by_name, "name");
-    let mut sorted = n.clone();
-    sorted.sort();
-    assert_eq!(n, sorted);
+    let n = assert_sorted_names(&by_name);
     assert!(n.iter().all(|x| x.contains('a')));
 }
 
@@ -236,46 +242,24 @@ async fn repository_validation() {
 async fn tags_delete_and_immutability() {
     let hub = start().await;
     let api = Api::user(&hub).await;
-    let before = api
-        .get("/v2/namespaces/demo/repositories/hello/tags")
+    let before = count_at(&api, "/v2/namespaces/demo/repositories/hello/tags").await;
+    api.delete("/v2/repositories/demo/hello/tags/main/")
         .await
-        .json()["count"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(
-        api.delete("/v2/repositories/demo/hello/tags/main/")
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(
-        api.get("/v2/namespaces/demo/repositories/hello/tags/main")
-            .await
-            .code(),
-        404
-    );
-    let after = api
-        .get("/v2/namespaces/demo/repositories/hello/tags")
+        .assert_code(204);
+    api.get("/v2/namespaces/demo/repositories/hello/tags/main")
         .await
-        .json()["count"]
-        .as_u64()
-        .unwrap();
+        .assert_code(404);
+    let after = count_at(&api, "/v2/namespaces/demo/repositories/hello/tags").await;
     assert_eq!(after, before - 1);
-    assert_eq!(
-        api.delete("/v2/repositories/demo/hello/tags/main/")
-            .await
-            .code(),
-        404
-    );
+    api.delete("/v2/repositories/demo/hello/tags/main/")
+        .await
+        .assert_code(404);
 
     let immut = api.delete("/v2/repositories/acme/app/tags/2.3.1/").await;
     assert_eq!(immut.code(), 400, "{}", immut.text);
-    assert_eq!(
-        api.delete("/v2/repositories/acme/app/tags/feature-x/")
-            .await
-            .code(),
-        204
-    );
+    api.delete("/v2/repositories/acme/app/tags/feature-x/")
+        .await
+        .assert_code(204);
     let verify = api
         .post(
             "/v2/namespaces/acme/repositories/app/immutabletags/verify",
@@ -290,13 +274,12 @@ async fn tags_delete_and_immutability() {
             .iter()
             .all(|t| t.as_str().unwrap().starts_with("2."))
     );
-    let bad = api
-        .post(
-            "/v2/namespaces/acme/repositories/app/immutabletags/verify",
-            json!({"regex": "("}),
-        )
-        .await;
-    assert_eq!(bad.code(), 400);
+    api.post(
+        "/v2/namespaces/acme/repositories/app/immutabletags/verify",
+        json!({"regex": "("}),
+    )
+    .await
+    .assert_code(400);
     let off = api
         .patch(
             "/v2/namespaces/acme/repositories/app/immutabletags",
@@ -305,12 +288,9 @@ async fn tags_delete_and_immutability() {
         .await;
     assert_eq!(off.code(), 200);
     assert_eq!(off.json()["immutable_tags_settings"]["enabled"], false);
-    assert_eq!(
-        api.delete("/v2/repositories/acme/app/tags/2.3.1/")
-            .await
-            .code(),
-        204
-    );
+    api.delete("/v2/repositories/acme/app/tags/2.3.1/")
+        .await
+        .assert_code(204);
 
     let big = api
         .get("/v2/namespaces/acme/repositories/many-tags/tags/v0.0.5")
@@ -319,34 +299,20 @@ async fn tags_delete_and_immutability() {
     let tag = big.json();
     assert!(tag["images"].is_array());
     assert_eq!(tag["v2"], true);
-    assert_eq!(
-        api.delete("/v2/repositories/acme/many-tags/tags/v0.0.5/")
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(
-        api.get("/v2/namespaces/acme/repositories/many-tags/tags/v0.0.5")
-            .await
-            .code(),
-        404
-    );
-    let count = api
-        .get("/v2/namespaces/acme/repositories/many-tags/tags")
+    api.delete("/v2/repositories/acme/many-tags/tags/v0.0.5/")
         .await
-        .json()["count"]
-        .as_u64()
-        .unwrap();
+        .assert_code(204);
+    api.get("/v2/namespaces/acme/repositories/many-tags/tags/v0.0.5")
+        .await
+        .assert_code(404);
+    let count = count_at(&api, "/v2/namespaces/acme/repositories/many-tags/tags").await;
     assert_eq!(count as usize, demo::BIG_REPO_TAGS - 1);
     let ordered = api
         .get("/v2/namespaces/acme/repositories/app/tags?ordering=name&page_size=100")
         .await
         .json();
-    let n = names(&ordered, "name");
-    let mut sorted = n.clone();
-    sorted.sort();
-    assert_eq!(n, sorted);
-    assert!(audit_actions(&hub).iter().any(|a| a == "repo.tag.delete"));
+    assert_sorted_names(&ordered);
+    assert_audited(&hub, &["repo.tag.delete"]);
 }
 
 #[tokio::test]
@@ -362,35 +328,26 @@ async fn org_members_teams_invites_settings() {
         .await;
     assert_eq!(t.code(), 201, "{}", t.text);
     let team_id = t.json()["id"].as_u64().unwrap();
-    assert_eq!(
-        api.post(
-            "/v2/orgs/acme/groups/docs/members",
-            json!({"member": "carol"})
-        )
-        .await
-        .code(),
-        200
-    );
+    api.post(
+        "/v2/orgs/acme/groups/docs/members",
+        json!({"member": "carol"}),
+    )
+    .await
+    .assert_code(200);
     let m = api.get("/v2/orgs/acme/groups/docs/members").await.json();
     assert_eq!(names(&m, "username"), vec!["carol"]);
-    assert_eq!(
-        api.post(
-            "/v2/orgs/acme/groups/docs/members",
-            json!({"member": "frank"})
-        )
-        .await
-        .code(),
-        400
-    );
-    assert_eq!(
-        api.post(
-            "/v2/orgs/acme/groups/docs/members",
-            json!({"member": "nobody"})
-        )
-        .await
-        .code(),
-        404
-    );
+    api.post(
+        "/v2/orgs/acme/groups/docs/members",
+        json!({"member": "frank"}),
+    )
+    .await
+    .assert_code(400);
+    api.post(
+        "/v2/orgs/acme/groups/docs/members",
+        json!({"member": "nobody"}),
+    )
+    .await
+    .assert_code(404);
     let p = api
         .patch(
             "/v2/orgs/acme/groups/docs",
@@ -434,26 +391,19 @@ async fn org_members_teams_invites_settings() {
             .json()["permission"],
         "admin"
     );
-    assert_eq!(
-        api.delete(&format!("/v2/repositories/acme/web/groups/{team_id}/"))
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(
-        api.get(&format!("/v2/repositories/acme/web/groups/{team_id}/"))
-            .await
-            .code(),
-        404
-    );
-    assert_eq!(
-        api.delete("/v2/orgs/acme/groups/docs/members/carol")
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(api.delete("/v2/orgs/acme/groups/docs").await.code(), 204);
-    assert_eq!(api.get("/v2/orgs/acme/groups/docs").await.code(), 404);
+    api.delete(&format!("/v2/repositories/acme/web/groups/{team_id}/"))
+        .await
+        .assert_code(204);
+    api.get(&format!("/v2/repositories/acme/web/groups/{team_id}/"))
+        .await
+        .assert_code(404);
+    api.delete("/v2/orgs/acme/groups/docs/members/carol")
+        .await
+        .assert_code(204);
+    api.delete("/v2/orgs/acme/groups/docs")
+        .await
+        .assert_code(204);
+    api.get("/v2/orgs/acme/groups/docs").await.assert_code(404);
 
     // members
     let r = api
@@ -463,20 +413,22 @@ async fn org_members_teams_invites_settings() {
     assert_eq!(r.json()["role"], "Editor");
     let editors = api.get("/v2/orgs/acme/members?role=editor").await.json();
     assert_eq!(names(&editors, "username"), vec!["bob"]);
-    assert_eq!(
-        api.put("/v2/orgs/acme/members/bob", json!({"role": "king"}))
-            .await
-            .code(),
-        400
-    );
-    assert_eq!(api.delete("/v2/orgs/acme/members/erin").await.code(), 204);
+    api.put("/v2/orgs/acme/members/bob", json!({"role": "king"}))
+        .await
+        .assert_code(400);
+    api.delete("/v2/orgs/acme/members/erin")
+        .await
+        .assert_code(204);
     let all = api.get("/v2/orgs/acme/members?page_size=100").await.json();
     assert!(!names(&all, "username").contains(&"erin".to_string()));
     let search = api.get("/v2/orgs/acme/members?search=ali").await.json();
     assert_eq!(names(&search, "username"), vec!["alice"]);
     // a plain member cannot manage the org
     let carol = Api::login(&hub, "carol", demo::OTHER_PASSWORD).await;
-    assert_eq!(carol.delete("/v2/orgs/acme/members/bob").await.code(), 403);
+    carol
+        .delete("/v2/orgs/acme/members/bob")
+        .await
+        .assert_code(403);
 
     // invites
     let b = api
@@ -504,14 +456,15 @@ async fn org_members_teams_invites_settings() {
         .find(|i| i["invitee"] == "new@example.com")
         .unwrap();
     let id = new["id"].as_str().unwrap();
-    assert_eq!(
-        api.patch(&format!("/v2/invites/{id}/resend"), json!({}))
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(api.delete(&format!("/v2/invites/{id}")).await.code(), 204);
-    assert_eq!(api.delete(&format!("/v2/invites/{id}")).await.code(), 404);
+    api.patch(&format!("/v2/invites/{id}/resend"), json!({}))
+        .await
+        .assert_code(204);
+    api.delete(&format!("/v2/invites/{id}"))
+        .await
+        .assert_code(204);
+    api.delete(&format!("/v2/invites/{id}"))
+        .await
+        .assert_code(404);
     let dry = api
         .post(
             "/v2/invites/bulk",
@@ -529,40 +482,38 @@ async fn org_members_teams_invites_settings() {
     );
 
     // settings
-    let s = api
-        .put("/v2/orgs/acme/settings", json!({"restricted_images": {"enabled": false, "allow_official_images": false, "allow_verified_publishers": true}}))
-        .await;
-    assert_eq!(s.code(), 200);
+    api.put("/v2/orgs/acme/settings", json!({"restricted_images": {"enabled": false, "allow_official_images": false, "allow_verified_publishers": true}}))
+        .await
+        .assert_code(200);
     let s = api.get("/v2/orgs/acme/settings").await.json();
     assert_eq!(s["restricted_images"]["enabled"], false);
     assert_eq!(s["restricted_images"]["allow_verified_publishers"], true);
-    let bad = api
-        .put(
-            "/v2/orgs/acme/settings",
-            json!({"restricted_images": {"enabled": "yes"}}),
-        )
-        .await;
-    assert_eq!(bad.code(), 400);
+    api.put(
+        "/v2/orgs/acme/settings",
+        json!({"restricted_images": {"enabled": "yes"}}),
+    )
+    .await
+    .assert_code(400);
 
-    let actions = audit_actions(&hub);
-    for a in [
-        "team.create",
-        "team.update",
-        "team.delete",
-        "team.member.add",
-        "team.member.remove",
-        "repo.group.add",
-        "repo.group.update",
-        "repo.group.remove",
-        "org.member.role_update",
-        "org.member.remove",
-        "org.invite.create",
-        "org.invite.resend",
-        "org.invite.delete",
-        "org.settings.update",
-    ] {
-        assert!(actions.iter().any(|x| x == a), "audit has {a}");
-    }
+    assert_audited(
+        &hub,
+        &[
+            "team.create",
+            "team.update",
+            "team.delete",
+            "team.member.add",
+            "team.member.remove",
+            "repo.group.add",
+            "repo.group.update",
+            "repo.group.remove",
+            "org.member.role_update",
+            "org.member.remove",
+            "org.invite.create",
+            "org.invite.resend",
+            "org.invite.delete",
+            "org.settings.update",
+        ],
+    );
     let groups = api.get("/v2/auditlogs/acme/actions").await.json();
     for g in [
         "repo",
@@ -629,18 +580,12 @@ async fn personal_access_token_shown_once() {
 
     // the new PAT works, read-only
     let ro = Api::login(&hub, demo::USERNAME, &secret).await;
-    assert_eq!(
-        ro.get("/v2/namespaces/demo/repositories/private-tools")
-            .await
-            .code(),
-        200
-    );
-    assert_eq!(
-        ro.post("/v2/namespaces/demo/repositories", json!({"name": "nope"}))
-            .await
-            .code(),
-        403
-    );
+    ro.get("/v2/namespaces/demo/repositories/private-tools")
+        .await
+        .assert_code(200);
+    ro.post("/v2/namespaces/demo/repositories", json!({"name": "nope"}))
+        .await
+        .assert_code(403);
     // a PAT JWT cannot create PATs or manage OATs
     let pat = Api::pat(&hub).await;
     let r = pat
@@ -654,7 +599,9 @@ async fn personal_access_token_shown_once() {
         r.json()["detail"],
         "token issued from personal access token"
     );
-    assert_eq!(pat.get("/v2/orgs/acme/access-tokens").await.code(), 403);
+    pat.get("/v2/orgs/acme/access-tokens")
+        .await
+        .assert_code(403);
 
     let p = api
         .patch(
@@ -668,23 +615,19 @@ async fn personal_access_token_shown_once() {
         401,
         "deactivated PAT's JWT is refused"
     );
-    let bad = Api::anon(&hub)
+    Api::anon(&hub)
         .post(
             "/v2/auth/token",
             json!({"identifier": "demo", "secret": secret}),
         )
-        .await;
-    assert_eq!(bad.code(), 401);
-    assert_eq!(
-        api.delete(&format!("/v2/access-tokens/{uuid}"))
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(
-        api.get(&format!("/v2/access-tokens/{uuid}")).await.code(),
-        404
-    );
+        .await
+        .assert_code(401);
+    api.delete(&format!("/v2/access-tokens/{uuid}"))
+        .await
+        .assert_code(204);
+    api.get(&format!("/v2/access-tokens/{uuid}"))
+        .await
+        .assert_code(404);
     let public = api
         .post(
             "/v2/access-tokens",
@@ -697,42 +640,34 @@ async fn personal_access_token_shown_once() {
         public.json()["token"].as_str().unwrap(),
     )
     .await;
-    assert_eq!(
-        public
-            .get("/v2/namespaces/demo/repositories/hello")
-            .await
-            .code(),
-        200
+    public
+        .get("/v2/namespaces/demo/repositories/hello")
+        .await
+        .assert_code(200);
+    public
+        .get("/v2/namespaces/demo/repositories/private-tools")
+        .await
+        .assert_code(403);
+    api.post(
+        "/v2/access-tokens",
+        json!({"token_label": "", "scopes": ["repo:read"]}),
+    )
+    .await
+    .assert_code(400);
+    api.post(
+        "/v2/access-tokens",
+        json!({"token_label": "x", "scopes": ["root"]}),
+    )
+    .await
+    .assert_code(400);
+    assert_audited(
+        &hub,
+        &[
+            "access_token.create",
+            "access_token.update",
+            "access_token.delete",
+        ],
     );
-    assert_eq!(
-        public
-            .get("/v2/namespaces/demo/repositories/private-tools")
-            .await
-            .code(),
-        403
-    );
-    let bad = api
-        .post(
-            "/v2/access-tokens",
-            json!({"token_label": "", "scopes": ["repo:read"]}),
-        )
-        .await;
-    assert_eq!(bad.code(), 400);
-    let bad = api
-        .post(
-            "/v2/access-tokens",
-            json!({"token_label": "x", "scopes": ["root"]}),
-        )
-        .await;
-    assert_eq!(bad.code(), 400);
-    let actions = audit_actions(&hub);
-    for a in [
-        "access_token.create",
-        "access_token.update",
-        "access_token.delete",
-    ] {
-        assert!(actions.iter().any(|x| x == a), "audit has {a}");
-    }
 }
 
 #[tokio::test]
@@ -754,10 +689,9 @@ async fn organization_access_tokens() {
     assert!(list.json().get("count").is_none());
 
     let oat = Api::login(&hub, "acme", &secret).await;
-    assert_eq!(
-        oat.get("/v2/namespaces/acme/repositories/api").await.code(),
-        200
-    );
+    oat.get("/v2/namespaces/acme/repositories/api")
+        .await
+        .assert_code(200);
     for (m, path) in [
         (Method::GET, "/v2/repositories/acme/app/"),
         (Method::DELETE, "/v2/repositories/acme/web/tags/latest/"),
@@ -789,22 +723,15 @@ async fn organization_access_tokens() {
         )
         .await;
     assert_eq!(p.json()["is_active"], false);
-    assert_eq!(
-        oat.get("/v2/namespaces/acme/repositories/api").await.code(),
-        401
-    );
-    assert_eq!(
-        api.delete(&format!("/v2/orgs/acme/access-tokens/{id}"))
-            .await
-            .code(),
-        204
-    );
-    assert_eq!(
-        api.get(&format!("/v2/orgs/acme/access-tokens/{id}"))
-            .await
-            .code(),
-        404
-    );
+    oat.get("/v2/namespaces/acme/repositories/api")
+        .await
+        .assert_code(401);
+    api.delete(&format!("/v2/orgs/acme/access-tokens/{id}"))
+        .await
+        .assert_code(204);
+    api.get(&format!("/v2/orgs/acme/access-tokens/{id}"))
+        .await
+        .assert_code(404);
     let bad = api
         .post("/v2/orgs/acme/access-tokens", json!({"resources": []}))
         .await;
@@ -821,16 +748,16 @@ async fn jwt_expiry() {
     assert_eq!(r.code(), 401);
     assert!(r.json()["detail"].as_str().unwrap().contains("expired"));
     let fresh = Api::user(&hub).await;
-    assert_eq!(fresh.get("/v2/user/").await.code(), 200);
+    fresh.get("/v2/user/").await.assert_code(200);
 
     let garbage = Api {
         token: Some("not.a.jwt".into()),
         ..Api::anon(&hub)
     };
-    assert_eq!(
-        garbage.get("/v2/namespaces/acme/repositories").await.code(),
-        401
-    );
+    garbage
+        .get("/v2/namespaces/acme/repositories")
+        .await
+        .assert_code(401);
 
     let short = start_with(EmulatorConfig {
         token_ttl: Duration::from_secs(1),
@@ -851,15 +778,14 @@ async fn jwt_expiry() {
     assert_eq!(claims["username"], "demo");
     assert!(claims["exp"].as_u64().unwrap() <= claims["iat"].as_u64().unwrap() + 1);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(api.get("/v2/user/").await.code(), 401);
+    api.get("/v2/user/").await.assert_code(401);
     // an expired bearer does not block minting a new one
-    let again = api
-        .post(
-            "/v2/auth/token",
-            json!({"identifier": "demo", "secret": demo::PAT}),
-        )
-        .await;
-    assert_eq!(again.code(), 200);
+    api.post(
+        "/v2/auth/token",
+        json!({"identifier": "demo", "secret": demo::PAT}),
+    )
+    .await
+    .assert_code(200);
 }
 
 #[tokio::test]
@@ -879,13 +805,12 @@ async fn two_factor_login() {
         "Require secondary authentication on MFA enabled account"
     );
     let pending = v["login_2fa_token"].as_str().unwrap().to_string();
-    let wrong = anon
-        .post(
-            "/v2/users/2fa-login",
-            json!({"login_2fa_token": pending, "code": "000000"}),
-        )
-        .await;
-    assert_eq!(wrong.code(), 401);
+    anon.post(
+        "/v2/users/2fa-login",
+        json!({"login_2fa_token": pending, "code": "000000"}),
+    )
+    .await
+    .assert_code(401);
     let ok = anon
         .post(
             "/v2/users/2fa-login",
@@ -917,13 +842,12 @@ async fn two_factor_login() {
         .await;
     assert_eq!(plain.code(), 200);
     assert!(plain.json()["token"].is_string());
-    let bad = anon
-        .post(
-            "/v2/users/login",
-            json!({"username": "demo", "password": "nope"}),
-        )
-        .await;
-    assert_eq!(bad.code(), 401);
+    anon.post(
+        "/v2/users/login",
+        json!({"username": "demo", "password": "nope"}),
+    )
+    .await
+    .assert_code(401);
     let bad = anon
         .post(
             "/v2/auth/token",
@@ -1058,29 +982,21 @@ async fn pagination_styles_walked_to_the_end() {
     assert_eq!(got, total_users);
 
     // Limits.
-    assert_eq!(
-        api.get("/v2/namespaces/acme/repositories/many-tags/tags?page_size=101")
-            .await
-            .code(),
-        400
-    );
-    assert_eq!(
-        api.get("/v2/orgs/acme/members?page_size=500").await.code(),
-        400
-    );
-    assert_eq!(scim.get("/v2/scim/2.0/Users?count=201").await.code(), 400);
-    assert_eq!(
-        api.get("/v2/namespaces/acme/repositories/many-tags/tags?page=0")
-            .await
-            .code(),
-        400
-    );
-    assert_eq!(
-        api.get("/v2/namespaces/acme/repositories/many-tags/tags?page=abc")
-            .await
-            .code(),
-        400
-    );
+    api.get("/v2/namespaces/acme/repositories/many-tags/tags?page_size=101")
+        .await
+        .assert_code(400);
+    api.get("/v2/orgs/acme/members?page_size=500")
+        .await
+        .assert_code(400);
+    scim.get("/v2/scim/2.0/Users?count=201")
+        .await
+        .assert_code(400);
+    api.get("/v2/namespaces/acme/repositories/many-tags/tags?page=0")
+        .await
+        .assert_code(400);
+    api.get("/v2/namespaces/acme/repositories/many-tags/tags?page=abc")
+        .await
+        .assert_code(400);
     let default = api
         .get("/v2/namespaces/acme/repositories/many-tags/tags")
         .await
@@ -1158,12 +1074,7 @@ async fn faults_observed_by_plain_client() {
         assert_eq!(r.headers()["retry-after"], "7");
     }
     assert_eq!(
-        c.get(format!("{url}/"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.get(format!("{url}/"))).await,
         200,
         "fault consumed"
     );
@@ -1179,7 +1090,7 @@ async fn faults_observed_by_plain_client() {
         Ok(r) => r.bytes().await.is_err(),
     };
     assert!(dropped, "dropped connection is a client error");
-    assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(status_of(c.get(&url)).await, 200);
 
     hub.inject_fault(Fault {
         method: Some("get".into()),
@@ -1232,12 +1143,7 @@ async fn faults_observed_by_plain_client() {
         .unwrap();
     assert_eq!(cleared.status().as_u16(), 204);
     assert_eq!(
-        c.get(format!("{}/v2/user", hub.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.get(format!("{}/v2/user", hub.base_url()))).await,
         401
     );
 }
@@ -1297,10 +1203,9 @@ async fn rate_limit_in_all_retry_after_forms() {
     let user = Api::user(&hub).await;
     let _ = c.get(&url).send().await.unwrap();
     let _ = c.get(&url).send().await.unwrap();
-    assert_eq!(
-        user.get("/v2/namespaces/acme/repositories").await.code(),
-        200
-    );
+    user.get("/v2/namespaces/acme/repositories")
+        .await
+        .assert_code(200);
     // headers on 401/404 too
     let r = c
         .get(format!("{}/v2/nope", hub.base_url()))
@@ -1310,14 +1215,14 @@ async fn rate_limit_in_all_retry_after_forms() {
     assert!(r.headers().contains_key("x-ratelimit-limit"));
     // window expiry
     hub.set_rate_limit(1, Duration::from_millis(500));
-    assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 200);
-    assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 429);
+    assert_eq!(status_of(c.get(&url)).await, 200);
+    assert_eq!(status_of(c.get(&url)).await, 429);
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(status_of(c.get(&url)).await, 200);
     // 0 disables; the admin API is exempt
     hub.set_rate_limit(0, Duration::from_secs(60));
     for _ in 0..5 {
-        assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 200);
+        assert_eq!(status_of(c.get(&url)).await, 200);
     }
     let put = c
         .put(format!("{}/_emulator/rate-limit", hub.base_url()))
@@ -1332,12 +1237,7 @@ async fn rate_limit_in_all_retry_after_forms() {
     assert!(httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).is_ok());
     for _ in 0..3 {
         assert_eq!(
-            c.get(format!("{}/_emulator/requests", hub.base_url()))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
+            status_of(c.get(format!("{}/_emulator/requests", hub.base_url()))).await,
             200
         );
     }
@@ -1395,80 +1295,57 @@ async fn trailing_slashes_and_encoded_paths() {
         )
         .await;
     assert!(matches!(evil.code(), 400 | 404 | 405));
-    let evil = api
-        .patch(
-            "/v2/repositories/demo/..%2F..%2Fv2%2Fusers%2Flogin%23/",
-            json!({"description": "x"}),
-        )
-        .await;
-    assert_eq!(evil.code(), 404);
+    api.patch(
+        "/v2/repositories/demo/..%2F..%2Fv2%2Fusers%2Flogin%23/",
+        json!({"description": "x"}),
+    )
+    .await
+    .assert_code(404);
     assert!(hub.requests().iter().all(|r| r.status != 200));
     let tag = api
         .get("/v2/namespaces/acme/repositories/app/tags/2%2E3%2E1")
         .await;
     assert_eq!(tag.code(), 200, "percent-encoded segment decoded");
-    assert_eq!(api.get("/v2//namespaces").await.code(), 404);
-    let wrong = api
-        .send(
-            Method::PUT,
-            "/v2/namespaces/acme/repositories/app/tags",
-            None,
-        )
-        .await;
-    assert_eq!(wrong.code(), 405);
+    api.get("/v2//namespaces").await.assert_code(404);
+    api.send(
+        Method::PUT,
+        "/v2/namespaces/acme/repositories/app/tags",
+        None,
+    )
+    .await
+    .assert_code(405);
 }
 
 #[tokio::test]
 async fn anonymous_access_rules() {
     let hub = start().await;
     let anon = Api::anon(&hub);
-    assert_eq!(
-        anon.get("/v2/namespaces/acme/repositories/app")
-            .await
-            .code(),
-        200
-    );
-    assert_eq!(
-        anon.get("/v2/namespaces/acme/repositories/app/tags")
-            .await
-            .code(),
-        200
-    );
-    assert_eq!(
-        anon.get("/v2/namespaces/acme/repositories/app/tags/latest")
-            .await
-            .code(),
-        200
-    );
-    assert_eq!(
-        anon.send(Method::HEAD, "/v2/namespaces/acme/repositories/app", None)
-            .await
-            .code(),
-        200
-    );
-    assert_eq!(
-        anon.send(Method::HEAD, "/v2/namespaces/acme/repositories/nope", None)
-            .await
-            .code(),
-        404
-    );
+    anon.get("/v2/namespaces/acme/repositories/app")
+        .await
+        .assert_code(200);
+    anon.get("/v2/namespaces/acme/repositories/app/tags")
+        .await
+        .assert_code(200);
+    anon.get("/v2/namespaces/acme/repositories/app/tags/latest")
+        .await
+        .assert_code(200);
+    anon.send(Method::HEAD, "/v2/namespaces/acme/repositories/app", None)
+        .await
+        .assert_code(200);
+    anon.send(Method::HEAD, "/v2/namespaces/acme/repositories/nope", None)
+        .await
+        .assert_code(404);
     let list = anon
         .get("/v2/namespaces/acme/repositories?page_size=100")
         .await
         .json();
     assert!(results(&list).iter().all(|r| r["is_private"] == false));
-    assert_eq!(
-        anon.get("/v2/namespaces/acme/repositories/api")
-            .await
-            .code(),
-        401
-    );
-    assert_eq!(
-        anon.get("/v2/namespaces/acme/repositories/api/tags")
-            .await
-            .code(),
-        401
-    );
+    anon.get("/v2/namespaces/acme/repositories/api")
+        .await
+        .assert_code(401);
+    anon.get("/v2/namespaces/acme/repositories/api/tags")
+        .await
+        .assert_code(401);
     for (m, p) in [
         (Method::POST, "/v2/namespaces/demo/repositories"),
         (Method::GET, "/v2/orgs/acme/members"),
@@ -1490,14 +1367,11 @@ async fn anonymous_access_rules() {
         .json();
     assert!(results(&private).iter().any(|r| r["is_private"] == true));
     let frank = Api::login(&hub, "frank", demo::OTHER_PASSWORD).await;
-    assert_eq!(
-        frank
-            .get("/v2/namespaces/acme/repositories/api")
-            .await
-            .code(),
-        403
-    );
-    assert_eq!(frank.get("/v2/orgs/acme/members").await.code(), 403);
+    frank
+        .get("/v2/namespaces/acme/repositories/api")
+        .await
+        .assert_code(403);
+    frank.get("/v2/orgs/acme/members").await.assert_code(403);
 }
 
 #[tokio::test]
@@ -1558,38 +1432,31 @@ async fn request_log_credential_kinds() {
 async fn reset_dump_and_admin_api() {
     let hub = start().await;
     let api = Api::user(&hub).await;
-    assert_eq!(api.delete("/v2/repositories/demo/hello/").await.code(), 204);
+    api.delete("/v2/repositories/demo/hello/")
+        .await
+        .assert_code(204);
     assert!(hub.dump()["repos"]["demo/hello"].is_null());
     let dump = serde_json::to_string(&hub.dump()).unwrap();
     for secret in [demo::PAT, demo::OAT, demo::PASSWORD] {
         assert!(!dump.contains(secret), "dump leaks {secret}");
     }
     hub.reset();
-    assert_eq!(
-        api.get("/v2/namespaces/demo/repositories/hello")
-            .await
-            .code(),
-        200
-    );
+    api.get("/v2/namespaces/demo/repositories/hello")
+        .await
+        .assert_code(200);
 
     let c = client();
     let base = hub.base_url();
-    assert_eq!(api.delete("/v2/repositories/demo/hello/").await.code(), 204);
+    api.delete("/v2/repositories/demo/hello/")
+        .await
+        .assert_code(204);
     assert_eq!(
-        c.post(format!("{base}/_emulator/reset"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.post(format!("{base}/_emulator/reset"))).await,
         204
     );
-    assert_eq!(
-        api.get("/v2/namespaces/demo/repositories/hello")
-            .await
-            .code(),
-        200
-    );
+    api.get("/v2/namespaces/demo/repositories/hello")
+        .await
+        .assert_code(200);
     let state: Value = c
         .get(format!("{base}/_emulator/state"))
         .send()
@@ -1600,22 +1467,12 @@ async fn reset_dump_and_admin_api() {
         .unwrap();
     assert!(state["repos"]["acme/many-tags"].is_object());
     assert_eq!(
-        c.post(format!("{base}/_emulator/expire-tokens"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.post(format!("{base}/_emulator/expire-tokens"))).await,
         204
     );
-    assert_eq!(api.get("/v2/user/").await.code(), 401);
+    api.get("/v2/user/").await.assert_code(401);
     assert_eq!(
-        c.delete(format!("{base}/_emulator/requests"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.delete(format!("{base}/_emulator/requests"))).await,
         204
     );
     assert!(hub.requests().is_empty());
@@ -1638,12 +1495,7 @@ async fn reset_dump_and_admin_api() {
     })
     .await;
     assert_eq!(
-        c.get(format!("{}/_emulator/state", off.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(c.get(format!("{}/_emulator/state", off.base_url()))).await,
         404
     );
     off.shutdown().await;
@@ -1667,5 +1519,5 @@ async fn current_user_and_orgs() {
     assert_eq!(orgs["count"], 1);
     assert_eq!(orgs["results"][0]["orgname"], "acme");
     let oat = Api::oat(&hub).await;
-    assert_eq!(oat.get("/v2/user/").await.code(), 403);
+    oat.get("/v2/user/").await.assert_code(403);
 }

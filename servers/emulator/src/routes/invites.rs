@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::require_org_owner;
+use crate::auth::{find_org, require_org_owner};
 use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Invite, Role, State};
 use crate::util::{now_i64, random_uuid, rfc3339};
@@ -23,9 +23,7 @@ fn invite_json(org: &str, i: &Invite) -> Value {
 /// `GET /v2/orgs/{org}/invites`.
 pub fn list(st: &State, ctx: &Ctx, org: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
-    let o = st
-        .org(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org(st, org)?;
     let data: Vec<Value> = o.invites.iter().map(|i| invite_json(&o.name, i)).collect();
     Ok(Reply::ok(json!({ "data": data })))
 }

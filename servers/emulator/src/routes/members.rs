@@ -3,11 +3,12 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{org_reader, require_org_owner};
+use crate::auth::{find_org, find_org_mut, org_reader, require_org_owner};
 use crate::http::{ApiError, Ctx, HResult, Reply, ReplyBody};
 use crate::model::{Org, Role, State};
 use crate::pagination::{CountKey, paginate};
-use crate::util::rfc3339;
+use crate::routes::user::member_json;
+use crate::util::{merged, rfc3339};
 
 /// One row of the members list (members and, on request, invitees).
 struct Row {
@@ -35,26 +36,18 @@ fn member_rows(st: &State, org: &Org) -> Vec<Row> {
                 })
                 .map(|t| t.name.as_str())
                 .collect();
-            let value = json!({
-                "id": u.uuid,
-                "company": u.company,
-                "date_joined": rfc3339(u.date_joined),
-                "full_name": u.full_name,
-                "gravatar_email": "",
-                "gravatar_url": "",
-                "location": u.location,
-                "profile_url": "",
-                "type": "User",
-                "username": u.username,
-                "email": u.email,
-                "role": m.role.display(),
-                "groups": groups,
-                "is_guest": false,
-                "primary_email": u.email,
-                "last_logged_in_at": rfc3339(u.last_login),
-                "last_seen_at": rfc3339(u.last_login),
-                "last_desktop_version": "4.37.0",
-            });
+            let value = merged(
+                member_json(u),
+                json!({
+                    "role": m.role.display(),
+                    "groups": groups,
+                    "is_guest": false,
+                    "primary_email": u.email,
+                    "last_logged_in_at": rfc3339(u.last_login),
+                    "last_seen_at": rfc3339(u.last_login),
+                    "last_desktop_version": "4.37.0",
+                }),
+            );
             Some(Row {
                 value,
                 username: u.username.clone(),
@@ -199,9 +192,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
     let req: UpdateRole = ctx.body_as()?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiError::field("role", "role must be owner, editor or member"))?;
-    let o = st
-        .org_mut(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org_mut(st, org)?;
     let idx = member_index(o, username)?;
     let current = o.members.get(idx).map(|m| m.role);
     if current == Some(Role::Owner) && role != Role::Owner && o.owner_count() <= 1 {
@@ -221,9 +212,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
         &ctx.caller.actor(),
         &[("role", role.as_str())],
     );
-    let o = st
-        .org(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org(st, org)?;
     let row = member_rows(st, o)
         .into_iter()
         .find(|r| r.username.eq_ignore_ascii_case(username))
@@ -235,9 +224,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
 /// `DELETE /v2/orgs/{org}/members/{username}`.
 pub fn remove(st: &mut State, ctx: &Ctx, org: &str, username: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
-    let o = st
-        .org_mut(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org_mut(st, org)?;
     let idx = member_index(o, username)?;
     if o.members.get(idx).is_some_and(|m| m.role == Role::Owner) && o.owner_count() <= 1 {
         return Err(ApiError::field("username", "Cannot remove the last owner"));

@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{PAT_NOT_ALLOWED, require_org_owner};
+use crate::auth::{PAT_NOT_ALLOWED, find_org_mut, require_org_owner};
 use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Oat, Org, State};
-use crate::pagination::{CountKey, django_page, page_params};
+use crate::pagination::{CountKey, page_params, page_reply};
 use crate::util::{now_i64, parse_rfc3339, random_token, random_uuid, rfc3339};
 
 fn oat_json(t: &Oat, with_resources: bool, token: Option<&str>) -> Value {
@@ -37,11 +37,6 @@ fn authorize(st: &State, ctx: &Ctx, org: &str) -> Result<(), ApiError> {
         return Err(ApiError::forbidden(PAT_NOT_ALLOWED));
     }
     require_org_owner(st, ctx, org)
-}
-
-fn org_mut<'a>(st: &'a mut State, org: &str) -> Result<&'a mut Org, ApiError> {
-    st.org_mut(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))
 }
 
 fn validate_resources(resources: &[Value]) -> Result<(), ApiError> {
@@ -112,7 +107,7 @@ pub fn create(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     };
     let body = oat_json(&tok, true, Some(&secret));
     let (org_name, label) = {
-        let o = org_mut(st, org)?;
+        let o = find_org_mut(st, org)?;
         let label = tok.label.clone();
         o.oats.push(tok);
         (o.name.clone(), label)
@@ -125,7 +120,7 @@ pub fn create(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
 pub fn list(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     authorize(st, ctx, org)?;
     let page = page_params(ctx, 10, 100)?;
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     let results = o
         .oats
         .iter()
@@ -133,8 +128,7 @@ pub fn list(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
         .take(page.size)
         .map(|t| oat_json(t, false, None))
         .collect();
-    let body = django_page(ctx, page, o.oats.len(), results, CountKey::Total)?;
-    Ok(Reply::ok(Value::Object(body)))
+    page_reply(ctx, page, o.oats.len(), results, CountKey::Total)
 }
 
 fn find<'a>(o: &'a mut Org, id: &str) -> Result<&'a mut Oat, ApiError> {
@@ -147,7 +141,7 @@ fn find<'a>(o: &'a mut Org, id: &str) -> Result<&'a mut Oat, ApiError> {
 /// `GET /v2/orgs/{org}/access-tokens/{id}`.
 pub fn get(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
     authorize(st, ctx, org)?;
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     Ok(Reply::ok(oat_json(find(o, id)?, true, None)))
 }
 
@@ -181,7 +175,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
         ));
     }
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     let org_name = o.name.clone();
     let t = find(o, id)?;
     if let Some(l) = req.label {
@@ -206,7 +200,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
 pub fn delete(st: &mut State, ctx: &Ctx, org: &str, id: &str) -> HResult {
     authorize(st, ctx, org)?;
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     let org_name = o.name.clone();
     let label = find(o, id)?.label.clone();
     o.oats.retain(|t| t.id != id);

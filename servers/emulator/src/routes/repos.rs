@@ -12,8 +12,8 @@ use crate::auth::{
 };
 use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Repo, RepoGroup, State, repo_key};
-use crate::pagination::{CountKey, django_page, page_params, paginate};
-use crate::util::{now_i64, rfc3339};
+use crate::pagination::{CountKey, page_params, page_reply, paginate};
+use crate::util::{merged, now_i64, rfc3339};
 
 static NAME_RE: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$").ok());
@@ -66,36 +66,23 @@ fn media_types(r: &Repo) -> Vec<&'static str> {
     }
 }
 
-/// The `repository_info` shape.
+/// The `repository_info` shape: the list entry plus the detail fields (`affiliation` is `null` here).
 pub fn repo_info(r: &Repo, access: Access) -> Value {
-    json!({
-        "user": r.namespace,
-        "name": r.name,
-        "namespace": r.namespace,
-        "repository_type": "image",
-        "status": 1,
-        "status_description": "active",
-        "description": r.description,
-        "is_private": r.is_private,
-        "is_automated": false,
-        "star_count": r.star_count,
-        "pull_count": r.pull_count,
-        "last_updated": rfc3339(r.last_updated),
-        "last_modified": rfc3339(r.last_updated),
-        "date_registered": rfc3339(r.date_registered),
-        "collaborator_count": 0,
-        "affiliation": null,
-        "hub_user": r.namespace,
-        "has_starred": false,
-        "full_description": r.full_description,
-        "permissions": {"read": access.read, "write": access.write, "admin": access.admin},
-        "media_types": media_types(r),
-        "content_types": if r.tag_count() == 0 { vec![] } else { vec!["image"] },
-        "categories": [],
-        "immutable_tags_settings": {"enabled": r.immutable_enabled, "rules": r.immutable_rules},
-        "storage_size": r.storage_size(),
-        "source": null,
-    })
+    merged(
+        list_entry(r),
+        json!({
+            "user": r.namespace,
+            "is_automated": false,
+            "collaborator_count": 0,
+            "affiliation": null,
+            "hub_user": r.namespace,
+            "has_starred": false,
+            "full_description": r.full_description,
+            "permissions": {"read": access.read, "write": access.write, "admin": access.admin},
+            "immutable_tags_settings": {"enabled": r.immutable_enabled, "rules": r.immutable_rules},
+            "source": null,
+        }),
+    )
 }
 
 /// The `repository_list_entry` shape.
@@ -174,13 +161,7 @@ pub fn list(st: &State, ctx: &Ctx, ns: &str) -> HResult {
         .take(page.size)
         .map(list_entry)
         .collect();
-    Ok(Reply::ok(Value::Object(django_page(
-        ctx,
-        page,
-        total,
-        results,
-        CountKey::Count,
-    )?)))
+    page_reply(ctx, page, total, results, CountKey::Count)
 }
 
 #[derive(Deserialize)]
@@ -284,7 +265,7 @@ pub fn get(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
 }
 
 /// Find a repository the caller may write (or administer).
-fn writable<'a>(
+pub(crate) fn writable<'a>(
     st: &'a mut State,
     ctx: &Ctx,
     ns: &str,
@@ -300,6 +281,18 @@ fn writable<'a>(
         .ok_or_else(|| ApiError::not_found("Object not found"))
 }
 
+/// Record an audit event by the caller on a repository (`target` from [`Repo::audit_target`]).
+pub(crate) fn audit_repo(
+    st: &mut State,
+    ctx: &Ctx,
+    target: (String, String),
+    action: &str,
+    data: &[(&str, &str)],
+) {
+    let (account, key) = target;
+    st.audit(&account, action, &key, &ctx.caller.actor(), data);
+}
+
 fn finish(
     st: &mut State,
     ctx: &Ctx,
@@ -308,16 +301,12 @@ fn finish(
     action: &str,
     data: &[(&str, &str)],
 ) -> HResult {
-    let actor = ctx.caller.actor();
     let repo = st
         .repo(ns, name)
         .ok_or_else(|| ApiError::not_found("Object not found"))?;
     let body = repo_info(repo, repo_access(st, &ctx.caller, repo));
-    let (account, key) = (
-        repo.namespace.clone(),
-        repo_key(&repo.namespace, &repo.name),
-    );
-    st.audit(&account, action, &key, &actor, data);
+    let target = repo.audit_target();
+    audit_repo(st, ctx, target, action, data);
     Ok(Reply::ok(body))
 }
 
@@ -348,10 +337,7 @@ pub fn update(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
 /// `DELETE /v2/repositories/{ns}/{repo}/`.
 pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     let repo = writable(st, ctx, ns, name, true)?;
-    let (account, key) = (
-        repo.namespace.clone(),
-        repo_key(&repo.namespace, &repo.name),
-    );
+    let (account, key) = repo.audit_target();
     st.repos.remove(&key);
     st.audit(&account, "repo.delete", &key, &ctx.caller.actor(), &[]);
     Ok(Reply::no_content())
@@ -505,7 +491,7 @@ pub fn add_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
             permission: req.permission.clone(),
         }),
     }
-    let key = repo_key(&repo.namespace, &repo.name);
+    let key = repo.key();
     st.audit(
         &repo_ns,
         "repo.group.add",
@@ -553,10 +539,7 @@ pub fn update_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
             ApiError::not_found(format!("Group {id} has no permission on this repository"))
         })?;
     g.permission = req.permission.clone();
-    let (account, key) = (
-        repo.namespace.clone(),
-        repo_key(&repo.namespace, &repo.name),
-    );
+    let target = repo.audit_target();
     let repo = st
         .repo(ns, name)
         .ok_or_else(|| ApiError::not_found("Object not found"))?;
@@ -566,11 +549,11 @@ pub fn update_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
         .find(|g| g.group_id == gid)
         .map(|g| group_json(st, repo, g))
         .unwrap_or(Value::Null);
-    st.audit(
-        &account,
+    audit_repo(
+        st,
+        ctx,
+        target,
         "repo.group.update",
-        &key,
-        &ctx.caller.actor(),
         &[("group_id", id), ("permission", &req.permission)],
     );
     Ok(Reply::ok(body))
@@ -587,16 +570,7 @@ pub fn remove_group(st: &mut State, ctx: &Ctx, ns: &str, name: &str, id: &str) -
             "Group {id} has no permission on this repository"
         )));
     }
-    let (account, key) = (
-        repo.namespace.clone(),
-        repo_key(&repo.namespace, &repo.name),
-    );
-    st.audit(
-        &account,
-        "repo.group.remove",
-        &key,
-        &ctx.caller.actor(),
-        &[("group_id", id)],
-    );
+    let target = repo.audit_target();
+    audit_repo(st, ctx, target, "repo.group.remove", &[("group_id", id)]);
     Ok(Reply::no_content())
 }

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{org_reader, require_org_owner};
-use crate::http::{ApiError, Ctx, HResult, Reply};
+use crate::auth::{find_org_mut, org_reader, require_org_owner};
+use crate::http::{Ctx, HResult, Reply};
 use crate::model::{RestrictedImages, State};
 
 fn settings_json(r: &RestrictedImages) -> Value {
@@ -37,9 +37,7 @@ struct PutSettings {
 pub fn put(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
     let req: PutSettings = ctx.body_as()?;
-    let o = st
-        .org_mut(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))?;
+    let o = find_org_mut(st, org)?;
     o.settings = RestrictedImages {
         enabled: req.restricted_images.enabled,
         allow_official_images: req.restricted_images.allow_official_images,

@@ -2,11 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::auth::{check_repo_write, readable_repo, require_auth};
+use crate::auth::readable_repo;
 use crate::http::{ApiError, Ctx, HResult, Reply};
-use crate::model::{Repo, State, Tag, TagOrder, repo_key};
-use crate::pagination::{CountKey, django_page, page_params};
-use crate::routes::repos::is_immutable;
+use crate::model::{Repo, State, Tag, TagOrder};
+use crate::pagination::{CountKey, page_params, page_reply};
+use crate::routes::repos::{audit_repo, is_immutable, writable};
 use crate::util::rfc3339;
 
 /// The tag shape, with truth fixes: `images` is an array and `v2` a boolean.
@@ -79,13 +79,7 @@ pub fn list(st: &State, ctx: &Ctx, ns: &str, name: &str) -> HResult {
     let order = order(ctx)?;
     let (total, tags) = repo.list_tags(ctx.q_nonempty("name"), order, page.offset(), page.size);
     let results = tags.iter().map(|t| tag_json(repo, t)).collect();
-    Ok(Reply::ok(Value::Object(django_page(
-        ctx,
-        page,
-        total,
-        results,
-        CountKey::Count,
-    )?)))
+    page_reply(ctx, page, total, results, CountKey::Count)
 }
 
 /// `GET`/`HEAD .../tags/{tag}`.
@@ -99,11 +93,7 @@ pub fn get(st: &State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HResult {
 
 /// `DELETE /v2/repositories/{ns}/{repo}/tags/{tag}/`.
 pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HResult {
-    require_auth(ctx)?;
-    let repo = st
-        .repo(ns, name)
-        .ok_or_else(|| ApiError::not_found("Object not found"))?;
-    check_repo_write(st, ctx, repo, false)?;
+    let repo = writable(st, ctx, ns, name, false)?;
     if repo.find_tag(tag).is_none() {
         return Err(ApiError::not_found(format!("Tag {tag} not found")));
     }
@@ -113,19 +103,8 @@ pub fn delete(st: &mut State, ctx: &Ctx, ns: &str, name: &str, tag: &str) -> HRe
             format!("Tag {tag} is immutable and cannot be deleted"),
         ));
     }
-    let (account, key) = (
-        repo.namespace.clone(),
-        repo_key(&repo.namespace, &repo.name),
-    );
-    if let Some(r) = st.repo_mut(ns, name) {
-        r.delete_tag(tag);
-    }
-    st.audit(
-        &account,
-        "repo.tag.delete",
-        &key,
-        &ctx.caller.actor(),
-        &[("tag", tag)],
-    );
+    let target = repo.audit_target();
+    repo.delete_tag(tag);
+    audit_repo(st, ctx, target, "repo.tag.delete", &[("tag", tag)]);
     Ok(Reply::no_content())
 }

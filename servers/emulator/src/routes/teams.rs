@@ -3,11 +3,12 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::{org_reader, require_org_owner};
+use crate::auth::{find_org_mut, org_reader, require_org_owner};
 use crate::http::{ApiError, Ctx, HResult, Reply};
 use crate::model::{Org, State, Team};
 use crate::pagination::{CountKey, paginate};
-use crate::util::{random_uuid, rfc3339};
+use crate::routes::user::member_json;
+use crate::util::random_uuid;
 
 fn team_json(t: &Team) -> Value {
     json!({
@@ -24,9 +25,9 @@ fn find<'a>(o: &'a Org, team: &str) -> Result<&'a Team, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("Group {team} not found")))
 }
 
-fn org_mut<'a>(st: &'a mut State, org: &str) -> Result<&'a mut Org, ApiError> {
-    st.org_mut(org)
-        .ok_or_else(|| ApiError::not_found(format!("Organization {org} not found")))
+fn find_mut<'a>(o: &'a mut Org, team: &str) -> Result<&'a mut Team, ApiError> {
+    o.team_mut(team)
+        .ok_or_else(|| ApiError::not_found(format!("Group {team} not found")))
 }
 
 fn validate_team_name(name: &str) -> Result<(), ApiError> {
@@ -81,7 +82,7 @@ pub fn create(st: &mut State, ctx: &Ctx, org: &str) -> HResult {
     validate_team_name(&name)?;
     let id = st.alloc_id();
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     if o.team(&name).is_some() {
         return Err(ApiError::field(
             "name",
@@ -119,7 +120,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, team: &str, put: bool) -> HR
         validate_team_name(n)?;
     }
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     find(o, team)?;
     if let Some(n) = &req.name
         && n != team
@@ -127,9 +128,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, team: &str, put: bool) -> HR
     {
         return Err(ApiError::field("name", format!("Group {n} already exists")));
     }
-    let t = o
-        .team_mut(team)
-        .ok_or_else(|| ApiError::not_found(format!("Group {team} not found")))?;
+    let t = find_mut(o, team)?;
     if let Some(n) = req.name {
         t.name = n;
     }
@@ -153,7 +152,7 @@ pub fn update(st: &mut State, ctx: &Ctx, org: &str, team: &str, put: bool) -> HR
 pub fn delete(st: &mut State, ctx: &Ctx, org: &str, team: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     let id = find(o, team)?.id;
     o.teams.retain(|t| t.name != team);
     let org_name = o.name.clone();
@@ -178,21 +177,7 @@ pub fn members(st: &State, ctx: &Ctx, org: &str, team: &str) -> HResult {
                 u.username.to_lowercase().contains(s) || u.full_name.to_lowercase().contains(s)
             })
         })
-        .map(|u| {
-            json!({
-                "id": u.uuid,
-                "company": u.company,
-                "date_joined": rfc3339(u.date_joined),
-                "full_name": u.full_name,
-                "gravatar_email": "",
-                "gravatar_url": "",
-                "location": u.location,
-                "profile_url": "",
-                "type": "User",
-                "username": u.username,
-                "email": u.email,
-            })
-        })
+        .map(member_json)
         .collect();
     paginate(ctx, items, 10, CountKey::Count)
 }
@@ -211,16 +196,14 @@ pub fn add_member(st: &mut State, ctx: &Ctx, org: &str, team: &str) -> HResult {
         .map(|u| u.username.clone())
         .ok_or_else(|| ApiError::not_found(format!("User {} not found", req.member)))?;
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
+    let o = find_org_mut(st, org)?;
     if o.role_of(&username).is_none() {
         return Err(ApiError::field(
             "member",
             format!("User {username} is not a member of {}", o.name),
         ));
     }
-    let t = o
-        .team_mut(team)
-        .ok_or_else(|| ApiError::not_found(format!("Group {team} not found")))?;
+    let t = find_mut(o, team)?;
     if !t.members.iter().any(|m| m.eq_ignore_ascii_case(&username)) {
         t.members.push(username.clone());
     }
@@ -239,10 +222,8 @@ pub fn add_member(st: &mut State, ctx: &Ctx, org: &str, team: &str) -> HResult {
 pub fn remove_member(st: &mut State, ctx: &Ctx, org: &str, team: &str, username: &str) -> HResult {
     require_org_owner(st, ctx, org)?;
     let actor = ctx.caller.actor();
-    let o = org_mut(st, org)?;
-    let t = o
-        .team_mut(team)
-        .ok_or_else(|| ApiError::not_found(format!("Group {team} not found")))?;
+    let o = find_org_mut(st, org)?;
+    let t = find_mut(o, team)?;
     let before = t.members.len();
     t.members.retain(|m| !m.eq_ignore_ascii_case(username));
     if t.members.len() == before {

@@ -24,6 +24,23 @@ pub fn user_json(u: &User) -> Value {
     })
 }
 
+/// A user as listed among an organization's or a team's members.
+pub fn member_json(u: &User) -> Value {
+    json!({
+        "id": u.uuid,
+        "company": u.company,
+        "date_joined": rfc3339(u.date_joined),
+        "full_name": u.full_name,
+        "gravatar_email": "",
+        "gravatar_url": "",
+        "location": u.location,
+        "profile_url": "",
+        "type": "User",
+        "username": u.username,
+        "email": u.email,
+    })
+}
+
 pub fn org_json(o: &Org) -> Value {
     json!({
         "id": o.uuid,

@@ -27,6 +27,11 @@ pub fn client() -> Client {
         .expect("client")
 }
 
+/// Send a request built on a plain client and return its status code.
+pub async fn status_of(req: reqwest::RequestBuilder) -> u16 {
+    req.send().await.unwrap().status().as_u16()
+}
+
 /// A tiny API client for tests.
 #[derive(Clone)]
 pub struct Api {
@@ -48,6 +53,12 @@ impl Resp {
     }
     pub fn code(&self) -> u16 {
         self.status.as_u16()
+    }
+    /// Assert the status code, showing the body when it is not `want`.
+    #[track_caller]
+    pub fn assert_code(&self, want: u16) -> &Self {
+        assert_eq!(self.code(), want, "{}", self.text);
+        self
     }
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
