@@ -117,35 +117,54 @@ async fn main() {
         own.push(emulator_walk(&url).await);
     }
     let u = url.clone();
-    let (cli_all, rss_all, rss_small, rss_json) = tokio::task::spawn_blocking(move || {
-        let mut all = Vec::new();
-        let mut rss_all = 0;
-        for _ in 0..runs {
-            let (d, r, ok) = run_cli(
+    let (cli_all, cli_fixed, rss_all, rss_small, rss_json) =
+        tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            let mut rss_all = 0;
+            for _ in 0..runs {
+                let (d, r, ok) = run_cli(
+                    &u,
+                    &["tags", "ls", "acme/many-tags", "--all", "-o", "ndjson"],
+                );
+                assert!(ok);
+                all.push(d);
+                rss_all = rss_all.max(r.unwrap_or(0));
+            }
+            let mut fixed = Vec::new();
+            for _ in 0..runs {
+                let (d, _, ok) = run_cli(
+                    &u,
+                    &[
+                        "tags",
+                        "ls",
+                        "acme/many-tags",
+                        "--limit",
+                        "1",
+                        "-o",
+                        "ndjson",
+                    ],
+                );
+                assert!(ok);
+                fixed.push(d);
+            }
+            let (_, small, _) = run_cli(
                 &u,
-                &["tags", "ls", "acme/many-tags", "--all", "-o", "ndjson"],
+                &[
+                    "tags",
+                    "ls",
+                    "acme/many-tags",
+                    "--limit",
+                    "100",
+                    "-o",
+                    "ndjson",
+                ],
             );
-            assert!(ok);
-            all.push(d);
-            rss_all = rss_all.max(r.unwrap_or(0));
-        }
-        let (_, small, _) = run_cli(
-            &u,
-            &[
-                "tags",
-                "ls",
-                "acme/many-tags",
-                "--limit",
-                "100",
-                "-o",
-                "ndjson",
-            ],
-        );
-        let (_, json, _) = run_cli(&u, &["tags", "ls", "acme/many-tags", "--all", "-o", "json"]);
-        (all, rss_all, small.unwrap_or(0), json.unwrap_or(0))
-    })
-    .await
-    .unwrap();
+            let (_, json, _) =
+                run_cli(&u, &["tags", "ls", "acme/many-tags", "--all", "-o", "json"]);
+            (all, fixed, rss_all, small.unwrap_or(0), json.unwrap_or(0))
+        })
+        .await
+        .unwrap();
     let own_m = median(own);
     let cli_m = median(cli_all);
     println!("## tags list --all (10,000 tags, 100 pages, {runs} runs, median)\n");
@@ -162,6 +181,10 @@ async fn main() {
         "| difference | {} ({:+.0} %) |",
         ms(cli_m.saturating_sub(own_m)),
         (cli_m.as_secs_f64() / own_m.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "| fixed cost: the same command with `--limit 1` (process start, token mint, 1 page) | {} |",
+        ms(median(cli_fixed))
     );
     println!("| peak RSS, `--limit 100` (1 page) | {rss_small} KiB |");
     println!("| peak RSS, `--all` ndjson (100 pages) | {rss_all} KiB |");

@@ -9,25 +9,49 @@ use crate::catalog::{Operation, Pagination};
 use crate::error::Error;
 use crate::pagination::{max_page_size, view};
 
+const COUNTED: &str = "{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})";
+
+/// Give a bar a known length (a list's total, learnt from its first page).
+pub fn set_total(pb: &ProgressBar, total: u64) {
+    pb.set_length(total);
+    if let Ok(s) = ProgressStyle::with_template(COUNTED) {
+        pb.set_style(s.progress_chars("=> "));
+    }
+}
+
 /// A progress bar on stderr, or a hidden one when `show` is false.
 pub fn bar(show: bool, len: Option<u64>, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
-    let pb = match len {
-        Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
-    let style = if len.is_some() {
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
-    } else {
-        ProgressStyle::with_template("{msg} {spinner} {pos}")
-    };
-    if let Ok(s) = style {
-        pb.set_style(s.progress_chars("=> "));
-    }
+    let pb = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
     pb.set_message(what.to_string());
+    match len {
+        Some(n) => set_total(&pb, n),
+        None => {
+            if let Ok(s) = ProgressStyle::with_template("{msg} {spinner} {pos}") {
+                pb.set_style(s);
+            }
+        }
+    }
     pb
+}
+
+/// The list keys of the pagination styles.
+const ITEM_KEYS: &[&str] = &["results", "logs", "data", "Resources", "resources"];
+
+/// Take a page's items out of `data`, leaving as many nulls in their place.
+fn take_items(data: &mut Value) -> Option<Vec<Value>> {
+    let obj = data.as_object_mut()?;
+    let key = ITEM_KEYS
+        .iter()
+        .find(|k| obj.get(**k).is_some_and(Value::is_array))?;
+    let slot = obj.get_mut(*key)?;
+    let Value::Array(items) = std::mem::take(slot) else {
+        return None;
+    };
+    *slot = Value::Array(vec![Value::Null; items.len()]);
+    Some(items)
 }
 
 /// Walk `op`'s pages from `params`, calling `each` for every item, until the
@@ -59,10 +83,13 @@ pub async fn walk(
     let mut next_url: Option<String> = None;
     let mut first = true;
     loop {
-        let env = match next_url.take() {
+        let mut env = match next_url.take() {
             Some(u) => hub.call_url(op, &u).await?,
             None => hub.call(op, &Value::Object(params.clone())).await?,
         };
+        // Move the items out instead of letting `view` copy them; `view`
+        // then reads the page's links and counts from placeholders.
+        let items = take_items(&mut env.data);
         let Some(page) = view(style, &env.data, Some(page_size)) else {
             return Err(Error::Decode {
                 operation: op.qualified_name(),
@@ -76,7 +103,7 @@ pub async fn walk(
             first = false;
         }
         let n = page.items.len();
-        for item in page.items {
+        for item in items.unwrap_or_default() {
             if limit.is_some_and(|l| seen >= l) {
                 return Ok(seen);
             }

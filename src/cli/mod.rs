@@ -647,7 +647,6 @@ pub async fn run_op(ctx: &Ctx, op: &'static Operation, m: &ArgMatches) -> CliRes
     if listing && (g.all || g.limit.is_some()) {
         let pb = list::bar(g.progress && g.all, None, op.action);
         let pb2 = pb.clone();
-        let mut sink_err = None;
         let n = list::walk(
             &ctx.hub,
             op,
@@ -655,21 +654,12 @@ pub async fn run_op(ctx: &Ctx, op: &'static Operation, m: &ArgMatches) -> CliRes
             g.limit,
             |total| {
                 if let Some(t) = total {
-                    pb2.set_length(t);
-                    if let Ok(s) = indicatif::ProgressStyle::with_template(
-                        "{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
-                    ) {
-                        pb2.set_style(s.progress_chars("=> "));
-                    }
+                    list::set_total(&pb2, t);
                 }
             },
             |item| {
                 pb.inc(1);
-                printer.item(&item).map_err(|e| {
-                    let err = CliError::io("stdout", e);
-                    sink_err = Some(());
-                    err
-                })
+                printer.item(&item).map_err(out_err)
             },
         )
         .await;

@@ -231,7 +231,10 @@ impl Printer {
                 let sep = if first { "[\n  " } else { ",\n  " };
                 write!(self.out, "{sep}{text}")?;
             }
-            Format::Ndjson => writeln!(self.out, "{v}")?,
+            Format::Ndjson => {
+                serde_json::to_writer(&mut self.out, v).map_err(io::Error::other)?;
+                self.out.write_all(b"\n")?;
+            }
             Format::Csv => {
                 if first {
                     let cols = columns(v, None);

@@ -718,8 +718,8 @@ impl Journal {
 // ------------------------------------------------------------------ pacing
 
 /// Holds deletes back so the quota never runs out: when the last snapshot's
-/// `remaining`, minus the requests in flight, reaches the reserve, wait for
-/// the window to reset.
+/// `remaining`, minus the requests in flight, falls to the reserve (one
+/// request per unit of concurrency), wait for the window to reset.
 struct Pacer {
     hub: Hub,
     gate: tokio::sync::Mutex<()>,
@@ -816,7 +816,7 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         None,
         |t| {
             if let Some(t) = t {
-                pb.set_length(t);
+                list::set_total(&pb, t);
             }
         },
         |v| {
@@ -898,7 +898,9 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         hub: ctx.hub.clone(),
         gate: tokio::sync::Mutex::new(()),
         in_flight: AtomicU64::new(0),
-        reserve: 1,
+        // Answers can be recorded out of order, so the last snapshot may be
+        // up to `concurrency` requests optimistic.
+        reserve: concurrency as u64,
         waited: AtomicU64::new(0),
     };
     let check_op = op("check_tag")?;

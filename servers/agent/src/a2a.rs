@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use a2a::{
     A2AError, AgentCapabilities, AgentCard, AgentInterface, AgentSkill, ApiKeySecurityScheme,
-    Artifact, CancelTaskRequest, GetTaskRequest, JsonRpcError, ListTasksRequest,
-    ListTasksResponse, Message, Part, PartContent, Role, SecurityScheme, SendMessageRequest,
-    StreamResponse, SubscribeToTaskRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus,
-    TaskStatusUpdateEvent, error_code,
+    Artifact, CancelTaskRequest, GetTaskRequest, JsonRpcError, ListTasksRequest, ListTasksResponse,
+    Message, Part, PartContent, Role, SecurityScheme, SendMessageRequest, StreamResponse,
+    SubscribeToTaskRequest, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus,
+    TaskStatusUpdateEvent,
 };
 use poem::http::{HeaderMap, StatusCode};
 use poem::{Body, Response};
@@ -69,7 +69,9 @@ pub async fn handle(state: Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> R
     let valid = req.is_object()
         && req.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
         && req.get("method").is_some_and(Value::is_string)
-        && req.get("id").is_some_and(|i| i.is_string() || i.is_i64() || i.is_u64())
+        && req
+            .get("id")
+            .is_some_and(|i| i.is_string() || i.is_i64() || i.is_u64())
         && req.get("params").is_none_or(|p| p.is_object());
     if !valid {
         let err = A2AError::invalid_request(
@@ -82,8 +84,9 @@ pub async fn handle(state: Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> R
         if !matches!(v, "" | "1.0" | "1" | "1.0.0" | "0.3" | "0.3.0") {
             let err = A2AError::version_not_supported(v).with_details(Vec::new());
             let mut out = rpc_error(&id, &err);
-            out["error"]["message"] =
-                json!(format!("A2A-Version {v} is not supported; this agent speaks 1.0 (and 0.3)"));
+            out["error"]["message"] = json!(format!(
+                "A2A-Version {v} is not supported; this agent speaks 1.0 (and 0.3)"
+            ));
             return json_response(StatusCode::OK, &out);
         }
     }
@@ -145,7 +148,8 @@ pub async fn handle(state: Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> R
 }
 
 fn parse<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, A2AError> {
-    serde_json::from_value(params).map_err(|e| A2AError::invalid_params(format!("invalid params: {e}")))
+    serde_json::from_value(params)
+        .map_err(|e| A2AError::invalid_params(format!("invalid params: {e}")))
 }
 
 fn state_name(s: &TaskState) -> String {
@@ -183,7 +187,12 @@ fn agent_message(task: &Task, parts: Vec<Part>) -> Message {
     m
 }
 
-fn status_event(task_id: &str, context_id: &str, state: TaskState, message: Option<Message>) -> StreamResponse {
+fn status_event(
+    task_id: &str,
+    context_id: &str,
+    state: TaskState,
+    message: Option<Message>,
+) -> StreamResponse {
     StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
         task_id: task_id.to_string(),
         context_id: context_id.to_string(),
@@ -199,18 +208,18 @@ fn status_event(task_id: &str, context_id: &str, state: TaskState, message: Opti
 /// What a user message asks for.
 fn classify(message: &Message) -> Result<RunInput, A2AError> {
     for p in &message.parts {
-        if let PartContent::Data(d) = &p.content {
-            if let Some(input) = direct_from_value(d)? {
-                return Ok(input);
-            }
+        if let PartContent::Data(d) = &p.content
+            && let Some(input) = direct_from_value(d)?
+        {
+            return Ok(input);
         }
     }
     let text: Vec<&str> = message.parts.iter().filter_map(Part::as_text).collect();
     let text = text.join("\n");
-    if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(text.trim()) {
-        if let Some(input) = direct_from_value(&v)? {
-            return Ok(input);
-        }
+    if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(text.trim())
+        && let Some(input) = direct_from_value(&v)?
+    {
+        return Ok(input);
     }
     if text.trim().is_empty() {
         return Err(A2AError::invalid_params(
@@ -260,7 +269,15 @@ fn confirmation_answer(message: &Message) -> bool {
                 let t = t.trim().trim_end_matches(['.', '!']).to_ascii_lowercase();
                 return matches!(
                     t.as_str(),
-                    "yes" | "y" | "confirm" | "confirmed" | "approve" | "approved" | "ok" | "go ahead" | "do it"
+                    "yes"
+                        | "y"
+                        | "confirm"
+                        | "confirmed"
+                        | "approve"
+                        | "approved"
+                        | "ok"
+                        | "go ahead"
+                        | "do it"
                 );
             }
             _ => {}
@@ -338,7 +355,11 @@ fn launch(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(Task, Re
 
 type Receiver = tokio::sync::broadcast::Receiver<StreamResponse>;
 
-async fn send_message(state: &Arc<AppState>, params: Value, dialect: Dialect) -> Result<Value, A2AError> {
+async fn send_message(
+    state: &Arc<AppState>,
+    params: Value,
+    dialect: Dialect,
+) -> Result<Value, A2AError> {
     let req: SendMessageRequest = parse(params)?;
     let (tid, input, hl, imm) = accept(state, req)?;
     let (_, mut rx) = launch(state, &tid, input)?;
@@ -348,7 +369,11 @@ async fn send_message(state: &Arc<AppState>, params: Value, dialect: Dialect) ->
                 Ok(StreamResponse::StatusUpdate(s)) if is_final(&s.status.state) => break,
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    if state.store.get(&tid).is_none_or(|t| is_final(&t.status.state)) {
+                    if state
+                        .store
+                        .get(&tid)
+                        .is_none_or(|t| is_final(&t.status.state))
+                    {
                         break;
                     }
                 }
@@ -397,7 +422,12 @@ fn sse_response(
         };
         let tid = snapshot.id.clone();
         let done = is_final(&snapshot.status.state);
-        if tx.send(frame(&StreamResponse::Task(snapshot))).await.is_err() || done {
+        if tx
+            .send(frame(&StreamResponse::Task(snapshot)))
+            .await
+            .is_err()
+            || done
+        {
             return;
         }
         loop {
@@ -442,7 +472,9 @@ fn list_tasks(state: &Arc<AppState>, params: Value, dialect: Dialect) -> Result<
     let r: ListTasksRequest = parse(params)?;
     let page_size = r.page_size.unwrap_or(50);
     if !(1..=100).contains(&page_size) {
-        return Err(A2AError::invalid_params("pageSize must be between 1 and 100"));
+        return Err(A2AError::invalid_params(
+            "pageSize must be between 1 and 100",
+        ));
     }
     let offset: usize = match r.page_token.as_deref() {
         None | Some("") => 0,
@@ -486,11 +518,11 @@ fn list_tasks(state: &Arc<AppState>, params: Value, dialect: Dialect) -> Result<
         total_size: i32::try_from(total).unwrap_or(i32::MAX),
     };
     let mut v = serde_json::to_value(&resp).unwrap_or(Value::Null);
-    if dialect == Dialect::V03 {
-        if let Some(Value::Array(ts)) = v.get_mut("tasks") {
-            for t in ts.iter_mut() {
-                *t = legacy::task_to_v03(t);
-            }
+    if dialect == Dialect::V03
+        && let Some(Value::Array(ts)) = v.get_mut("tasks")
+    {
+        for t in ts.iter_mut() {
+            *t = legacy::task_to_v03(t);
         }
     }
     Ok(v)
@@ -522,9 +554,10 @@ fn cancel_task(state: &Arc<AppState>, params: Value, dialect: Dialect) -> Result
 /// Start the engine on a task in the background; every step becomes a
 /// status or artifact event.
 fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2AError> {
-    let (conversation, cancel) = state.store.start_run(tid).ok_or_else(|| {
-        A2AError::unsupported_operation(format!("task {tid} is already running"))
-    })?;
+    let (conversation, cancel) = state
+        .store
+        .start_run(tid)
+        .ok_or_else(|| A2AError::unsupported_operation(format!("task {tid} is already running")))?;
     let Some(task) = state.store.get(tid) else {
         return Err(A2AError::task_not_found(tid));
     };
@@ -547,11 +580,16 @@ fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2
         };
         let ((end, conv), ()) = tokio::join!(run, forward);
         let keep = matches!(end, RunEnd::NeedsConfirmation(_));
+        tracing::info!(task = %tid, outcome = end_name(&end), "a2a task step finished");
         state.store.end_run(&tid, keep.then_some(conv));
         let (st, parts) = match end {
             RunEnd::Completed { text, .. } => (
                 TaskState::Completed,
-                vec![Part::text(if text.is_empty() { "Done.".to_string() } else { text })],
+                vec![Part::text(if text.is_empty() {
+                    "Done.".to_string()
+                } else {
+                    text
+                })],
             ),
             RunEnd::NeedsConfirmation(c) => (
                 TaskState::InputRequired,
@@ -574,7 +612,22 @@ fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2
     Ok(())
 }
 
-fn translate(task: &Task, ev: AgentEvent, started: &mut HashMap<String, bool>) -> Option<StreamResponse> {
+fn end_name(end: &RunEnd) -> &'static str {
+    match end {
+        RunEnd::Completed { .. } => "completed",
+        RunEnd::NeedsConfirmation(_) => "input-required",
+        RunEnd::Rejected { .. } => "rejected",
+        RunEnd::Declined { .. } => "declined",
+        RunEnd::Failed { .. } => "failed",
+        RunEnd::Cancelled => "cancelled",
+    }
+}
+
+fn translate(
+    task: &Task,
+    ev: AgentEvent,
+    started: &mut HashMap<String, bool>,
+) -> Option<StreamResponse> {
     let (tid, ctx) = (task.id.clone(), task.context_id.clone());
     match ev {
         AgentEvent::TextStart { .. } | AgentEvent::TextEnd { .. } => None,
@@ -596,13 +649,22 @@ fn translate(task: &Task, ev: AgentEvent, started: &mut HashMap<String, bool>) -
                 metadata: None,
             }))
         }
-        AgentEvent::ToolCallStart { id, tool, arguments } => {
-            let action = arguments.get("action").and_then(Value::as_str).unwrap_or("?");
+        AgentEvent::ToolCallStart {
+            id,
+            tool,
+            arguments,
+        } => {
+            let action = arguments
+                .get("action")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
             let msg = agent_message(
                 task,
                 vec![
                     Part::text(format!("Calling {tool}.{action}")),
-                    Part::data(json!({"toolCall": {"id": id, "name": tool, "arguments": arguments}})),
+                    Part::data(
+                        json!({"toolCall": {"id": id, "name": tool, "arguments": arguments}}),
+                    ),
                 ],
             );
             Some(status_event(&tid, &ctx, TaskState::Working, Some(msg)))
@@ -640,15 +702,37 @@ pub fn agent_card(name: &str, base: &str, tools: &[ToolSpec], api_key: bool) -> 
         .map(|t| {
             let actions: Vec<String> = t.input_schema["properties"]["action"]["enum"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
-            let purpose = t.description.lines().next().unwrap_or("").to_string();
+            let first = t.description.lines().next().unwrap_or("");
+            let purpose = first
+                .split(". Call with")
+                .next()
+                .unwrap_or(first)
+                .trim_end_matches('.');
             let module = t.name.strip_prefix("hub_").unwrap_or(&t.name).to_string();
-            let example_action = actions.first().cloned().unwrap_or_else(|| "list".into());
+            let example_action = [
+                "list",
+                "get_settings",
+                "logs",
+                "whoami",
+                "list_pats",
+                "list_users",
+            ]
+            .into_iter()
+            .find(|a| actions.iter().any(|x| x == a))
+            .map(str::to_string)
+            .or_else(|| actions.first().cloned())
+            .unwrap_or_else(|| "list".into());
             AgentSkill {
                 id: t.name.clone(),
                 name: t.name.clone(),
-                description: format!("{purpose} Actions: {}.", actions.join(", ")),
+                description: format!("{purpose}. Actions: {}.", actions.join(", ")),
                 tags: vec!["docker-hub".into(), module],
                 examples: Some(vec![format!(
                     "{{\"tool\": \"{}\", \"action\": \"{example_action}\", \"params\": {{}}}}",
@@ -699,11 +783,3 @@ Send plain text (when a model is configured) or a data part {\"tool\", \"action\
         signatures: None,
     }
 }
-
-/// Every code this module answers with, for docs and tests.
-pub const CODES: [i32; 4] = [
-    error_code::TASK_NOT_FOUND,
-    error_code::TASK_NOT_CANCELABLE,
-    error_code::PUSH_NOTIFICATION_NOT_SUPPORTED,
-    error_code::UNSUPPORTED_OPERATION,
-];

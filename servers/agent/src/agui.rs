@@ -39,10 +39,13 @@ impl Pending {
     fn put(&self, id: String, conv: Conversation) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         g.retain(|_, (_, t)| t.elapsed() < CONFIRM_TTL);
-        if g.len() >= CONFIRM_MAX {
-            if let Some(k) = g.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) {
-                g.remove(&k);
-            }
+        if g.len() >= CONFIRM_MAX
+            && let Some(k) = g
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone())
+        {
+            g.remove(&k);
         }
         g.insert(id, (conv, Instant::now()));
     }
@@ -75,7 +78,11 @@ pub fn parse_command(text: &str) -> Option<(String, String, Value)> {
         let v: Value = serde_json::from_str(t).ok()?;
         let tool = v.get("tool")?.as_str()?.to_string();
         let action = v.get("action")?.as_str()?.to_string();
-        let params = v.get("params").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
+        let params = v
+            .get("params")
+            .cloned()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({}));
         return Some((tool, action, params));
     }
     let (head, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
@@ -88,13 +95,19 @@ pub fn parse_command(text: &str) -> Option<(String, String, Value)> {
         }
     };
     let module = Module::parse(tool)?;
-    if action.is_empty() || !action.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if action.is_empty()
+        || !action
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return None;
     }
     let params = if rest.is_empty() {
         json!({})
     } else if rest.starts_with('{') {
-        serde_json::from_str::<Value>(rest).ok().filter(Value::is_object)?
+        serde_json::from_str::<Value>(rest)
+            .ok()
+            .filter(Value::is_object)?
     } else {
         let mut m = Map::new();
         for kv in rest.split_whitespace() {
@@ -116,7 +129,11 @@ fn history(messages: &[Value]) -> Vec<Value> {
             Some("user") => out.push(json!({"role": "user", "content": text_of(&m["content"])})),
             Some("assistant") => {
                 let mut a = json!({"role": "assistant", "content": text_of(&m["content"])});
-                if let Some(calls) = m.get("toolCalls").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+                if let Some(calls) = m
+                    .get("toolCalls")
+                    .and_then(Value::as_array)
+                    .filter(|c| !c.is_empty())
+                {
                     let calls: Vec<Value> = calls
                         .iter()
                         .filter_map(|c| {
@@ -132,7 +149,9 @@ fn history(messages: &[Value]) -> Vec<Value> {
                 out.push(a);
             }
             Some("tool") => {
-                let Some(id) = m.get("toolCallId").and_then(Value::as_str) else { continue };
+                let Some(id) = m.get("toolCallId").and_then(Value::as_str) else {
+                    continue;
+                };
                 if known_calls.iter().any(|k| k == id) {
                     out.push(json!({"role": "tool", "tool_call_id": id, "content": text_of(&m["content"])}));
                 }
@@ -186,7 +205,18 @@ pub async fn handle(state: Arc<AppState>, body: &[u8]) -> Response {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let confirm = input.pointer("/forwardedProps/confirm").cloned();
+    // AG-UI 1.0 `resume` answers the interrupt of the previous run;
+    // `forwardedProps.confirm` is the older, simpler form.
+    let confirm = input
+        .get("resume")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .map(|entry| {
+            let approved = entry.get("status").and_then(Value::as_str) == Some("resolved")
+                && entry.pointer("/payload/approved").and_then(Value::as_bool) != Some(false);
+            json!({"id": entry.get("interruptId").cloned().unwrap_or(Value::Null), "approved": approved})
+        })
+        .or_else(|| input.pointer("/forwardedProps/confirm").cloned());
 
     let (tx, rx) = mpsc::channel::<Value>(256);
     let cancel = CancellationToken::new();
@@ -213,14 +243,18 @@ impl Emitter {
             return;
         }
         let id = new_id("msg");
-        self.emit(json!({"type": "TEXT_MESSAGE_START", "messageId": id, "role": "assistant"})).await;
-        self.emit(json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": id, "delta": text})).await;
-        self.emit(json!({"type": "TEXT_MESSAGE_END", "messageId": id})).await;
+        self.emit(json!({"type": "TEXT_MESSAGE_START", "messageId": id, "role": "assistant"}))
+            .await;
+        self.emit(json!({"type": "TEXT_MESSAGE_CONTENT", "messageId": id, "delta": text}))
+            .await;
+        self.emit(json!({"type": "TEXT_MESSAGE_END", "messageId": id}))
+            .await;
     }
 
     async fn close_text(&mut self) {
         if let Some(id) = self.open_text.take() {
-            self.emit(json!({"type": "TEXT_MESSAGE_END", "messageId": id})).await;
+            self.emit(json!({"type": "TEXT_MESSAGE_END", "messageId": id}))
+                .await;
         }
     }
 }
@@ -242,8 +276,10 @@ async fn run(
     em.emit(json!({"type": "RUN_STARTED", "threadId": thread_id, "runId": run_id, "protocolVersion": "1.0"}))
         .await;
     let engine = state.engine.clone();
-    em.emit(json!({"type": "STATE_SNAPSHOT", "snapshot": {"rateLimit": engine.backend().rate_limit()}}))
-        .await;
+    em.emit(
+        json!({"type": "STATE_SNAPSHOT", "snapshot": {"rateLimit": engine.backend().rate_limit()}}),
+    )
+    .await;
 
     let (input, conv) = match confirm {
         Some(c) => {
@@ -271,7 +307,14 @@ async fn run(
             };
             let text = text_of(&messages[idx]["content"]);
             match parse_command(&text) {
-                Some((tool, action, params)) => (RunInput::Direct { tool, action, params }, None),
+                Some((tool, action, params)) => (
+                    RunInput::Direct {
+                        tool,
+                        action,
+                        params,
+                    },
+                    None,
+                ),
                 None if engine.has_llm() => {
                     let mut msgs = vec![engine.system_message()];
                     msgs.extend(history(&messages[..idx]));
@@ -306,59 +349,129 @@ async fn run(
                     }
                 }
                 AgentEvent::TextEnd { .. } => em.close_text().await,
-                AgentEvent::ToolCallStart { id, tool, arguments } => {
+                AgentEvent::ToolCallStart {
+                    id,
+                    tool,
+                    arguments,
+                } => {
                     em.close_text().await;
-                    em.emit(json!({"type": "TOOL_CALL_START", "toolCallId": id, "toolCallName": tool,
-                        "parentMessageId": format!("{id}_parent")}))
-                        .await;
+                    em.emit(
+                        json!({"type": "TOOL_CALL_START", "toolCallId": id, "toolCallName": tool,
+                        "parentMessageId": format!("{id}_parent")}),
+                    )
+                    .await;
                     em.emit(json!({"type": "TOOL_CALL_ARGS", "toolCallId": id, "delta": arguments.to_string()}))
                         .await;
-                    em.emit(json!({"type": "TOOL_CALL_END", "toolCallId": id})).await;
+                    em.emit(json!({"type": "TOOL_CALL_END", "toolCallId": id}))
+                        .await;
                 }
                 AgentEvent::ToolCallResult { id, outcome, .. } => {
                     em.emit(json!({"type": "TOOL_CALL_RESULT", "messageId": new_id("tool"), "toolCallId": id,
                         "content": outcome.structured.to_string(), "role": "tool"}))
                         .await;
-                    let rl = outcome.rate_limit().cloned().or_else(|| backend.rate_limit());
+                    let rl = outcome
+                        .rate_limit()
+                        .cloned()
+                        .or_else(|| backend.rate_limit());
                     if rl.is_some() {
-                        em.emit(json!({"type": "STATE_SNAPSHOT", "snapshot": {"rateLimit": rl}})).await;
+                        em.emit(json!({"type": "STATE_SNAPSHOT", "snapshot": {"rateLimit": rl}}))
+                            .await;
                     }
                 }
             }
         }
     };
     let ((end, conv), ()) = tokio::join!(run, forward);
+    tracing::info!(thread = %thread_id, run = %run_id, failed = matches!(end, RunEnd::Failed { .. }), "ag-ui run finished");
     em.close_text().await;
     match end {
         RunEnd::Completed { text, streamed } => {
             if !streamed {
                 em.text(&text).await;
             }
-            em.emit(json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
-                "result": {"status": "completed"}}))
-                .await;
+            em.emit(
+                json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
+                "result": {"status": "completed"}}),
+            )
+            .await;
         }
         RunEnd::NeedsConfirmation(c) => {
             state.agui_pending.put(c.id.clone(), conv);
             em.text(&c.prompt).await;
             let value = json!({"id": c.id, "tool": c.tool, "action": c.action, "params": c.params, "prompt": c.prompt});
-            em.emit(json!({"type": "CUSTOM", "name": "confirmation_required", "value": value})).await;
-            em.emit(json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
-                "result": {"status": "confirmation_required", "confirmation": value}}))
+            em.emit(json!({"type": "CUSTOM", "name": "confirmation_required", "value": value}))
                 .await;
+            let interrupt = json!({
+                "id": c.id, "reason": "confirmation_required", "message": c.prompt, "toolCallId": c.id,
+                "responseSchema": {"type": "object", "properties": {"approved": {"type": "boolean"}}, "required": ["approved"]}});
+            em.emit(
+                json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
+                "result": {"status": "confirmation_required", "confirmation": value},
+                "outcome": {"type": "interrupt", "interrupts": [interrupt]}}),
+            )
+            .await;
         }
         RunEnd::Rejected { text } | RunEnd::Declined { text } => {
             em.text(&text).await;
-            em.emit(json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
-                "result": {"status": "not_run"}}))
-                .await;
+            em.emit(
+                json!({"type": "RUN_FINISHED", "threadId": thread_id, "runId": run_id,
+                "result": {"status": "not_run"}}),
+            )
+            .await;
         }
         RunEnd::Failed { error } => {
-            em.emit(json!({"type": "RUN_ERROR", "message": error, "code": "AGENT_ERROR"})).await;
+            em.emit(json!({"type": "RUN_ERROR", "message": error, "code": "AGENT_ERROR"}))
+                .await;
         }
         RunEnd::Cancelled => {
             em.emit(json!({"type": "RUN_ERROR", "message": "the run was cancelled", "code": "CANCELLED"}))
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands() {
+        assert_eq!(
+            parse_command("hub_repos list {\"namespace\":\"acme\"}"),
+            Some((
+                "hub_repos".into(),
+                "list".into(),
+                json!({"namespace": "acme"})
+            ))
+        );
+        assert_eq!(
+            parse_command("repos.list_tags namespace=acme page_size=5 private=true"),
+            Some((
+                "hub_repos".into(),
+                "list_tags".into(),
+                json!({"namespace": "acme", "page_size": 5, "private": true})
+            ))
+        );
+        assert_eq!(
+            parse_command("hub_admin.whoami"),
+            Some(("hub_admin".into(), "whoami".into(), json!({})))
+        );
+        assert_eq!(parse_command("list my repositories please"), None);
+        assert_eq!(parse_command("repos is what I want"), None);
+        assert_eq!(parse_command("{\"tool\":\"hub_x\"}"), None);
+    }
+
+    #[test]
+    fn history_drops_orphan_tool_messages() {
+        let h = history(&[
+            json!({"id": "1", "role": "user", "content": "a"}),
+            json!({"id": "2", "role": "tool", "toolCallId": "zz", "content": "x"}),
+            json!({"id": "3", "role": "assistant", "toolCalls": [{"id": "c1", "type": "function",
+                "function": {"name": "hub_admin", "arguments": "{}"}}]}),
+            json!({"id": "4", "role": "tool", "toolCallId": "c1", "content": "{}"}),
+        ]);
+        let roles: Vec<&str> = h.iter().map(|m| m["role"].as_str().unwrap_or("")).collect();
+        assert_eq!(roles, ["user", "assistant", "tool"]);
+        assert_eq!(h[1]["tool_calls"][0]["function"]["name"], "hub_admin");
     }
 }

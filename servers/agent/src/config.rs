@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser, builder::BoolishValueParser};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{AgentError, Result};
 
@@ -63,7 +63,11 @@ pub struct Settings {
     #[arg(long = "public-url", env = "AGENT_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Agent name (`DEFAULT_AGENT_NAME`).
-    #[arg(long = "agent-name", env = "DEFAULT_AGENT_NAME", default_value = "dockerhub-agent")]
+    #[arg(
+        long = "agent-name",
+        env = "DEFAULT_AGENT_NAME",
+        default_value = "dockerhub-agent"
+    )]
     pub agent_name: String,
     /// System prompt of the LLM mode (`AGENT_SYSTEM_PROMPT`).
     #[arg(long = "system-prompt", env = "AGENT_SYSTEM_PROMPT")]
@@ -112,13 +116,41 @@ impl Settings {
 
     fn apply_fallbacks(&mut self, env: impl Fn(&str) -> Option<String>) {
         let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        // An empty value counts as unset (compose files pass `${VAR:-}`).
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        let blank_secret = |v: &Option<SecretString>| {
+            v.as_ref()
+                .is_some_and(|s| s.expose_secret().trim().is_empty())
+        };
+        if blank(&self.base_url) {
+            self.base_url = None;
+        }
+        if blank(&self.mcp_url) {
+            self.mcp_url = None;
+        }
+        if blank(&self.public_url) {
+            self.public_url = None;
+        }
+        if blank_secret(&self.api_key) {
+            self.api_key = None;
+        }
+        if blank_secret(&self.agent_api_key) {
+            self.agent_api_key = None;
+        }
+        if blank_secret(&self.mcp_token) {
+            self.mcp_token = None;
+        }
         if self.base_url.is_none() {
             self.base_url = env("LLM_BASE_URL");
         }
         if self.api_key.is_none() {
             self.api_key = env("LLM_API_KEY").map(SecretString::from);
         }
-        if self.model_id.as_deref().is_some_and(|m| m.trim().is_empty()) {
+        if self
+            .model_id
+            .as_deref()
+            .is_some_and(|m| m.trim().is_empty())
+        {
             self.model_id = None;
         }
     }
@@ -145,7 +177,9 @@ impl Settings {
         if self.max_turns == 0 {
             return Err(AgentError::Config("MAX_TURNS must be at least 1".into()));
         }
-        if self.agent_api_key.is_none() && !is_loopback_host(&self.host) && !self.allow_unauthenticated
+        if self.agent_api_key.is_none()
+            && !is_loopback_host(&self.host)
+            && !self.allow_unauthenticated
         {
             return Err(AgentError::Config(format!(
                 "refusing to serve on {} without authentication; set AGENT_API_KEY (clients send it in X-API-Key), \

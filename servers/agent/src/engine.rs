@@ -271,7 +271,8 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                             conv,
                         );
                     }
-                    conv.messages.push(json!({"role": "tool", "tool_call_id": call.id,
+                    conv.messages
+                        .push(json!({"role": "tool", "tool_call_id": call.id,
                         "content": format!("The user declined to run {what}; it was not run.")}));
                 }
             }
@@ -320,6 +321,7 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                     conv.pending.push_front(call);
                     return RunEnd::NeedsConfirmation(confirmation);
                 }
+                tracing::debug!(tool = %call.tool, action = %action, "tool call");
                 let _ = events.send(AgentEvent::ToolCallStart {
                     id: call.id.clone(),
                     tool: call.tool.clone(),
@@ -363,10 +365,24 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                 () = cancel.cancelled() => return RunEnd::Cancelled,
                 r = self.model_turn(llm, conv, &tools, events) => r,
             };
-            let reply = match reply {
+            let mut reply = match reply {
                 Ok(r) => r,
-                Err(e) => return RunEnd::Failed { error: e.to_string() },
+                Err(e) => {
+                    return RunEnd::Failed {
+                        error: e.to_string(),
+                    };
+                }
             };
+            // Some servers number calls per turn (`call_0`); keep ids unique per conversation.
+            for c in &mut reply.tool_calls {
+                let seen = conv
+                    .messages
+                    .iter()
+                    .any(|m| m.get("tool_call_id").and_then(Value::as_str) == Some(c.id.as_str()));
+                if seen || c.id.is_empty() {
+                    c.id = format!("call_{}", uuid::Uuid::new_v4().simple());
+                }
+            }
             conv.messages.push(reply.to_message());
             if reply.tool_calls.is_empty() {
                 return RunEnd::Completed {
@@ -378,9 +394,8 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                 let arguments = if c.arguments.trim().is_empty() {
                     json!({})
                 } else {
-                    serde_json::from_str(&c.arguments).unwrap_or_else(
-                        |_| json!({"__invalid_json": c.arguments}),
-                    )
+                    serde_json::from_str(&c.arguments)
+                        .unwrap_or_else(|_| json!({"__invalid_json": c.arguments}))
                 };
                 conv.pending.push_back(PendingCall {
                     id: c.id,

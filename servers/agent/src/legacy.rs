@@ -235,3 +235,42 @@ pub fn stream_to_v03(ev: &Value) -> Value {
     }
     ev.clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_round_trip() {
+        let v03 = json!({"kind": "message", "messageId": "m", "role": "user", "parts": [
+            {"kind": "text", "text": "hi"},
+            {"kind": "data", "data": {"a": 1}},
+            {"kind": "file", "file": {"uri": "https://x/y", "mimeType": "text/plain", "name": "y"}}]});
+        let p = params_from_v03(
+            "SendMessage",
+            json!({"message": v03, "configuration": {"blocking": false}}),
+        );
+        assert_eq!(p["message"]["role"], "ROLE_USER");
+        assert_eq!(p["message"]["parts"][0], json!({"text": "hi"}));
+        assert_eq!(
+            p["message"]["parts"][2],
+            json!({"url": "https://x/y", "mediaType": "text/plain", "filename": "y"})
+        );
+        assert_eq!(p["configuration"]["returnImmediately"], true);
+        let back = message_to_v03(&p["message"]);
+        assert_eq!(back["role"], "user");
+        assert_eq!(back["parts"][2]["file"]["uri"], "https://x/y");
+    }
+
+    #[test]
+    fn states_and_events() {
+        assert_eq!(state_v03("TASK_STATE_INPUT_REQUIRED"), "input-required");
+        let ev = stream_to_v03(&json!({"statusUpdate": {"taskId": "t", "contextId": "c",
+            "status": {"state": "TASK_STATE_WORKING"}}}));
+        assert_eq!(ev["kind"], "status-update");
+        assert_eq!(ev["final"], false);
+        assert_eq!(ev["status"]["state"], "working");
+        assert_eq!(v1_method("tasks/cancel"), Some("CancelTask"));
+        assert_eq!(v1_method("CancelTask"), None);
+    }
+}

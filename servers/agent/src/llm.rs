@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, CreateChatCompletionRequest,
-};
+use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatCompletionRequest};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -81,13 +79,18 @@ impl Llm {
         model: &str,
         stream: bool,
     ) -> Result<Llm> {
-        let base = base_url.unwrap_or(OPENAI_BASE).trim_end_matches('/').to_string();
+        let base = base_url
+            .unwrap_or(OPENAI_BASE)
+            .trim_end_matches('/')
+            .to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(AgentError::Config(format!(
                 "OPENAI_BASE_URL={base:?} is not an http(s) URL; use e.g. http://127.0.0.1:11434/v1 for Ollama"
             )));
         }
-        let key = api_key.map(|k| k.expose_secret().to_string()).unwrap_or_default();
+        let key = api_key
+            .map(|k| k.expose_secret().to_string())
+            .unwrap_or_default();
         let config = OpenAIConfig::new().with_api_base(base).with_api_key(key);
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))

@@ -122,10 +122,7 @@ impl TaskStore {
 
     fn live<'a>(&self, g: &'a mut Inner, id: &str) -> Option<&'a mut Record> {
         let ttl = self.ttl;
-        let expired = g
-            .tasks
-            .get(id)
-            .is_some_and(|r| r.updated.elapsed() >= ttl);
+        let expired = g.tasks.get(id).is_some_and(|r| r.updated.elapsed() >= ttl);
         if expired {
             if let Some(r) = g.tasks.remove(id) {
                 r.cancel.cancel();
@@ -251,7 +248,10 @@ impl TaskStore {
 }
 
 fn merge_artifact(list: &mut Vec<Artifact>, artifact: &Artifact, append: bool) {
-    match list.iter_mut().find(|a| a.artifact_id == artifact.artifact_id) {
+    match list
+        .iter_mut()
+        .find(|a| a.artifact_id == artifact.artifact_id)
+    {
         Some(existing) if append => {
             for p in &artifact.parts {
                 match (existing.parts.last_mut(), &p.content) {

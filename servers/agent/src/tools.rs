@@ -208,9 +208,9 @@ impl InProcessBackend {
 
 /// Split `{action, params}` (or the seed's `params_json` string) into parts.
 pub fn split_arguments(arguments: &Value) -> Result<(String, Value), String> {
-    let obj = arguments
-        .as_object()
-        .ok_or_else(|| "arguments must be an object {\"action\": ..., \"params\": {...}}".to_string())?;
+    let obj = arguments.as_object().ok_or_else(|| {
+        "arguments must be an object {\"action\": ..., \"params\": {...}}".to_string()
+    })?;
     let action = obj
         .get("action")
         .and_then(Value::as_str)
@@ -228,7 +228,25 @@ pub fn split_arguments(arguments: &Value) -> Result<(String, Value), String> {
         }
         _ => return Err("\"params\" must be an object".to_string()),
     };
-    Ok((action, params))
+    Ok((action, integral_numbers(params)))
+}
+
+/// Turn whole floats (`2.0`) into integers. Protobuf-based clients (A2A's
+/// `google.protobuf.Value`) and some models send every number as a double.
+pub fn integral_numbers(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => json!(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(integral_numbers).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, integral_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The tool result of an SDK error, in the seed's `{error:{type,message}}` form.
@@ -262,9 +280,16 @@ pub fn summarize(tool: &str, action: &str, structured: Value) -> ToolOutcome {
             "does not exist".into()
         }
         Value::Object(o) => {
-            let list = ["results", "logs", "resources", "Resources", "data", "members"]
-                .iter()
-                .find_map(|k| o.get(*k).and_then(Value::as_array));
+            let list = [
+                "results",
+                "logs",
+                "resources",
+                "Resources",
+                "data",
+                "members",
+            ]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array));
             match (list, o.get("count").and_then(Value::as_u64)) {
                 (Some(items), Some(total)) => format!("{} items of {total}", items.len()),
                 (Some(items), None) => format!("{} items", items.len()),
@@ -312,7 +337,9 @@ impl ToolBackend for InProcessBackend {
     fn needs_confirmation(&self, tool: &str, action: &str) -> bool {
         Module::parse(tool)
             .and_then(|m| catalog::find(m, action))
-            .is_some_and(|op| op.safety == Safety::Destructive && self.hub.check_allowed(op).is_ok())
+            .is_some_and(|op| {
+                op.safety == Safety::Destructive && self.hub.check_allowed(op).is_ok()
+            })
     }
 
     fn rate_limit(&self) -> Option<Value> {
@@ -337,4 +364,44 @@ pub fn tool_listing(specs: &[ToolSpec]) -> String {
         out.push_str(&format!("- {}: {}\n", s.name, actions.join(", ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_accept_params_and_params_json() {
+        let (a, p) =
+            split_arguments(&json!({"action": "list", "params": {"page_size": 2.0}})).unwrap();
+        assert_eq!((a.as_str(), p), ("list", json!({"page_size": 2})));
+        let (_, p) =
+            split_arguments(&json!({"action": "get", "params_json": "{\"x\": 1.5}"})).unwrap();
+        assert_eq!(p, json!({"x": 1.5}));
+        assert!(split_arguments(&json!({"params": {}})).is_err());
+        assert!(split_arguments(&json!({"action": "x", "params": 3})).is_err());
+        assert!(split_arguments(&json!("nope")).is_err());
+    }
+
+    #[test]
+    fn summaries() {
+        let o = summarize(
+            "hub_repos",
+            "list",
+            json!({"status_code": 200,
+            "data": {"count": 9, "results": [1, 2]}, "rate_limit": {"limit": 10, "remaining": 7, "reset": 1}}),
+        );
+        assert_eq!(
+            o.text,
+            "hub_repos.list: HTTP 200, 2 items of 9 (rate limit 7/10 left)"
+        );
+        let o = summarize(
+            "hub_repos",
+            "check",
+            json!({"status_code": 404, "data": null, "exists": false}),
+        );
+        assert_eq!(o.text, "hub_repos.check: HTTP 404, does not exist");
+        assert!(is_destructive("hub_teams", "delete"));
+        assert!(!is_destructive("hub_teams", "list"));
+    }
 }

@@ -159,15 +159,26 @@ async fn main() {
     let (_, everything, _, _) = cold_start(&["--allow-destructive"]).await;
     rows.push((
         "stdio cold start to the tools/list answer (p50 of 20 spawns)".into(),
-        format!("{} (min {}, max {})", fmt(pct(&starts, 0.5)), fmt(starts[0]), fmt(starts[starts.len() - 1])),
+        format!(
+            "{} (min {}, max {})",
+            fmt(pct(&starts, 0.5)),
+            fmt(starts[0]),
+            fmt(starts[starts.len() - 1])
+        ),
         "≤ 50 ms".into(),
     ));
     rows.push((
         "idle RSS after tools/list (median; peak RSS)".into(),
-        format!("{:.1} MB ({:.1} MB peak)", idle[idle.len() / 2] as f64 / 1024.0, peak[peak.len() / 2] as f64 / 1024.0),
+        format!(
+            "{:.1} MB ({:.1} MB peak)",
+            idle[idle.len() / 2] as f64 / 1024.0,
+            peak[peak.len() / 2] as f64 / 1024.0
+        ),
         "≤ 20 MB".into(),
     ));
-    let all_bytes = serde_json::to_string(&json!({"tools": everything["tools"]})).unwrap().len();
+    let all_bytes = serde_json::to_string(&json!({"tools": everything["tools"]}))
+        .unwrap()
+        .len();
     rows.push((
         "tools/list, everything on (7 tools, 64 actions)".into(),
         format!("{} tokens ({all_bytes} bytes)", tokens(&everything)),
@@ -198,14 +209,12 @@ async fn main() {
     emu.shutdown().await;
 
     // 4-5: over streamable HTTP.
-    let (emu, server, cfg) =
-        demo_server(&["--transport", "streamable-http", "--port", "0"]).await;
-    let h = dockerhub_mcp::http::start_http(&cfg, server, None).await.unwrap();
-    let url = h.mcp_url();
-    let client = ()
-        .serve(StreamableHttpClientTransport::from_uri(url.clone()))
+    let (emu, server, cfg) = demo_server(&["--transport", "streamable-http", "--port", "0"]).await;
+    let h = dockerhub_mcp::http::start_http(&cfg, server, None)
         .await
         .unwrap();
+    let url = h.mcp_url();
+    let client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await.unwrap();
     let lat = latency(&client, 1000).await;
     rows.push((
         "tool-call latency, streamable HTTP session (1,000 calls)".into(),
@@ -219,8 +228,7 @@ async fn main() {
     let mut clients = Vec::new();
     for _ in 0..32 {
         clients.push(
-            ()
-                .serve(StreamableHttpClientTransport::from_uri(url.clone()))
+            ().serve(StreamableHttpClientTransport::from_uri(url.clone()))
                 .await
                 .unwrap(),
         );

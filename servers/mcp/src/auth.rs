@@ -780,4 +780,117 @@ mod tests {
             "static:ci"
         );
     }
+
+    fn b64url(data: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in data.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..=chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    /// A loopback JWKS endpoint serving `body`, counting fetches.
+    async fn jwks_server(body: String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn jwt_via_jwks_with_kid_and_cache() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let pkcs8 = pair.to_pkcs8v1().unwrap();
+        let point = pair.public_key().as_ref().to_vec();
+        assert_eq!(point.len(), 65);
+        let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+            "x": b64url(&point[1..33]), "y": b64url(&point[33..])}]});
+        let (url, hits) = jwks_server(jwks.to_string()).await;
+        let v = JwtVerifier::new(JwtSettings {
+            jwks_url: Some(url),
+            issuer: Some("https://idp.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+        let sign = |kid: &str| {
+            let mut h = Header::new(Algorithm::ES256);
+            h.kid = Some(kid.into());
+            jsonwebtoken::encode(
+                &h,
+                &json!({"sub": "bob", "iss": "https://idp.example", "exp": exp()}),
+                &key,
+            )
+            .unwrap()
+        };
+        assert_eq!(v.verify(&sign("k1")).await.unwrap().id, "sub:bob");
+        assert_eq!(v.verify(&sign("k1")).await.unwrap().id, "sub:bob");
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "JWKS is cached"
+        );
+        // An unknown kid is refused; a refetch happens at most every 30 s.
+        assert!(matches!(
+            v.verify(&sign("k2")).await,
+            Err(AuthError::InvalidToken(_))
+        ));
+        assert!(matches!(
+            v.verify(&sign("k2")).await,
+            Err(AuthError::InvalidToken(_))
+        ));
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // An HS256 token cannot pass as the EC key (algorithm confusion).
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k1".into());
+        let hs = jsonwebtoken::encode(
+            &h,
+            &json!({"sub": "x", "exp": exp()}),
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
+        assert!(v.verify(&hs).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn jwks_unreachable_is_unavailable() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let v = JwtVerifier::new(JwtSettings {
+            jwks_url: Some(format!("http://127.0.0.1:{port}/jwks")),
+            ..Default::default()
+        })
+        .unwrap();
+        let token = sign(json!({"sub": "a", "exp": exp()}));
+        assert!(matches!(
+            v.verify(&token).await,
+            Err(AuthError::Unavailable(_))
+        ));
+    }
 }

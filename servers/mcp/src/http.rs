@@ -29,6 +29,8 @@ pub struct HttpState {
     pub shutdown: CancellationToken,
     /// `Host` values rmcp's own check accepts (empty disables that check).
     pub allowed_hosts: Vec<String>,
+    /// rmcp's own POST body limit, aligned with the security layer's.
+    pub max_body_bytes: usize,
 }
 
 impl HttpState {
@@ -38,6 +40,7 @@ impl HttpState {
             server,
             shutdown: CancellationToken::new(),
             allowed_hosts: crate::security::rmcp_allowed_hosts(cfg),
+            max_body_bytes: cfg.security.max_body_bytes,
         }
     }
 }
@@ -52,6 +55,7 @@ fn health() -> Json<Value> {
 pub fn mcp_service(state: &HttpState) -> StreamableHttpService<McpServer, LocalSessionManager> {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)
+        .with_max_request_body_bytes(state.max_body_bytes)
         .with_cancellation_token(state.shutdown.child_token());
     config = if state.allowed_hosts.is_empty() {
         config.disable_allowed_hosts()

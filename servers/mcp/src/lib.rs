@@ -4,11 +4,14 @@
 //! ([`tools`]), one handler ([`server::McpServer`]), served over stdio,
 //! streamable HTTP at `/mcp` (both spec eras, [`http`]) and legacy SSE.
 
+mod args;
 pub mod auth;
 pub mod config;
+mod confirm;
 pub mod error;
 pub mod http;
 pub mod policy;
+mod results;
 pub mod security;
 pub mod server;
 pub mod sse;
@@ -45,4 +48,29 @@ pub async fn serve_stdio(server: McpServer) -> Result<()> {
         .await
         .map_err(|e| Error::Transport(e.to_string()))?;
     Ok(())
+}
+
+/// The tracing filter for a log level setting (`FASTMCP_LOG_LEVEL`).
+///
+/// rmcp logs whole requests, tool arguments included, at `debug`; arguments
+/// can hold secrets (`hub_auth` passwords), so rmcp is capped at `info`
+/// unless the setting names `rmcp` itself.
+pub fn log_filter(level: &str) -> String {
+    let level = level.trim();
+    let level = if level.is_empty() { "info" } else { level };
+    if level.contains("rmcp") {
+        level.to_string()
+    } else {
+        format!("{level},rmcp=info")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_filter_caps_rmcp_payload_logs() {
+        assert_eq!(super::log_filter("debug"), "debug,rmcp=info");
+        assert_eq!(super::log_filter(""), "info,rmcp=info");
+        assert_eq!(super::log_filter("info,rmcp=trace"), "info,rmcp=trace");
+    }
 }

@@ -9,7 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cfg = Config::parse();
-    let filter = EnvFilter::try_new(&cfg.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(dockerhub_mcp::log_filter(&cfg.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -55,11 +56,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     );
     let result = match cfg.transport {
         Transport::Stdio => dockerhub_mcp::serve_stdio(server).await,
-        Transport::StreamableHttp => dockerhub_mcp::http::serve_http(&cfg, server, None).await,
-        Transport::Sse => Err(dockerhub_mcp::Error::Config(
-            "the sse transport is not available in this build; use --transport streamable-http"
-                .into(),
-        )),
+        Transport::StreamableHttp | Transport::Sse => {
+            dockerhub_mcp::http::serve_http(&cfg, server, None).await
+        }
     };
     if let Some(emu) = emulator {
         emu.shutdown().await;

@@ -21,7 +21,8 @@
 //! [`Security::from_args`] / [`Security::wrap`] / [`Security::streamable_http_config`] are the typed equivalents
 //! of [`apply`] for callers that want to keep the [`Security`] value.
 //!
-//! Order of checks for each request: Host (403), Origin (403), metadata and `/health` (no auth), bearer token
+//! Order of checks for each request: `GET /health` passes untouched; then Host (403), Origin (403), the resource
+//! metadata (no auth), bearer token
 //! (401 with `WWW-Authenticate: Bearer resource_metadata="…"`, or 403 `insufficient_scope`), body size (413). The
 //! authenticated [`Principal`] is inserted into the request extensions, which rmcp hands to the tool handler as
 //! `http::request::Parts::extensions`.
@@ -739,6 +740,12 @@ impl<E: Endpoint> Endpoint for SecureEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let sec = &self.security;
+        let path = req.uri().path().to_string();
+        // Liveness only (status and version): exempt from Host/Origin and auth so that a container HEALTHCHECK
+        // on localhost works whatever MCP_ALLOWED_HOSTS says.
+        if path == "/health" && (req.method() == Method::GET || req.method() == Method::HEAD) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         if !sec.host_allowed(&req) {
             tracing::warn!(host = ?req.headers().get(header::HOST), "rejected a request: Host not allowed");
             return Ok(forbidden("Host header is not allowed (MCP_ALLOWED_HOSTS)"));
@@ -751,10 +758,6 @@ impl<E: Endpoint> Endpoint for SecureEndpoint<E> {
                 tracing::warn!(?origin, "rejected a request: Origin not allowed");
                 return Ok(forbidden("Origin is not allowed (MCP_ALLOWED_ORIGINS)"));
             }
-        }
-        let path = req.uri().path().to_string();
-        if path == "/health" {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
         }
         if let Some(rest) = path.strip_prefix(RESOURCE_METADATA_PATH)
             && (rest.is_empty() || rest.starts_with('/'))
@@ -1140,6 +1143,12 @@ mod tests {
             .send()
             .await
             .assert_status(StatusCode::FORBIDDEN);
+        // /health answers whatever the Host (container health checks use localhost).
+        cli.get("/health")
+            .header("host", "localhost")
+            .send()
+            .await
+            .assert_status_is_ok();
         let any = Security::from_args(&args(&["--allowed-hosts", "*"]), loopback()).unwrap();
         app(&any)
             .get("/mcp")

@@ -190,7 +190,11 @@ impl Toolset {
     pub fn hidden_reason(&self, a: &Action) -> Option<String> {
         match a.safety() {
             Safety::Read => None,
-            Safety::Write | Safety::Destructive if self.read_only => Some(format!(
+            Safety::Destructive if self.read_only => Some(format!(
+                "{} is destructive and the server is in read-only mode; unset DOCKERHUB_READ_ONLY and set DOCKERHUB_ALLOW_DESTRUCTIVE=true to enable it",
+                a.qualified_name()
+            )),
+            Safety::Write if self.read_only => Some(format!(
                 "{} is a write and the server is in read-only mode; unset DOCKERHUB_READ_ONLY (or drop --read-only) to enable it",
                 a.qualified_name()
             )),
@@ -320,4 +324,53 @@ pub fn output_schema() -> Arc<JsonObject> {
         Value::Object(o) => o,
         _ => JsonObject::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_signatures() {
+        let op = catalog::find(Module::Repos, "list_tags").unwrap();
+        assert_eq!(
+            signature(&Action::Op(op)),
+            "list_tags(namespace*, repository*, page:int, page_size:int)"
+        );
+        let op = catalog::find(Module::Org, "update_member").unwrap();
+        assert_eq!(
+            signature(&Action::Op(op)),
+            "update_member(org_name*, username*, role*:owner|editor|member)"
+        );
+        assert_eq!(signature(&Action::RateLimit), "rate_limit()");
+    }
+
+    #[test]
+    fn hidden_reasons_name_the_setting() {
+        let ts = Toolset {
+            modules: Module::ALL.to_vec(),
+            read_only: false,
+            allow_destructive: false,
+        };
+        let del = find_action(Module::Repos, "delete_tag").unwrap();
+        assert!(
+            ts.hidden_reason(&del)
+                .unwrap()
+                .contains("DOCKERHUB_ALLOW_DESTRUCTIVE")
+        );
+        let ro = Toolset {
+            read_only: true,
+            ..ts
+        };
+        let create = find_action(Module::Repos, "create").unwrap();
+        assert!(
+            ro.hidden_reason(&create)
+                .unwrap()
+                .contains("DOCKERHUB_READ_ONLY")
+        );
+        assert!(
+            ro.hidden_reason(&find_action(Module::Admin, "rate_limit").unwrap())
+                .is_none()
+        );
+    }
 }

@@ -77,10 +77,7 @@ async fn demo_over_streamable_http_and_sigterm() {
     let health = url.replace("/mcp", "/health");
     let body: serde_json::Value = reqwest::get(&health).await.unwrap().json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    let client = ()
-        .serve(StreamableHttpClientTransport::from_uri(url.clone()))
-        .await
-        .unwrap();
+    let client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await.unwrap();
     let r = client.call_tool(whoami()).await.unwrap();
     assert_eq!(r.structured_content.unwrap()["data"]["username"], "demo");
     drop(client);

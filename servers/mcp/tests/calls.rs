@@ -37,7 +37,8 @@ async fn read_list_is_trimmed_with_a_short_summary() {
         t.contains("5 tags") && t.contains("page 1 of 2000") && t.contains("rate limit"),
         "{t}"
     );
-    assert!(t.len() < 300, "summary, not a copy: {t}");
+    assert!(t.len() < 400, "summary, not a copy: {t}");
+    assert!(t.contains("v0.0.0"), "item names in the summary: {t}");
     // next page
     let r = call(&env.client, "hub_repos", json!({"action": "list_tags", "params": {"namespace": "acme", "repository": "many-tags", "page_size": 5, "page": 2}})).await;
     assert_eq!(structured(&r)["data"]["page"], 2);
@@ -163,6 +164,20 @@ async fn declined_elicitation_cancels() {
     assert_eq!(structured(&r), json!({"cancelled": true}));
     assert_eq!(deletes(&env), 0);
     assert_eq!(env.handler.asked.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_user_decides_when_the_client_can_ask() {
+    // A model cannot skip the question with confirm:true.
+    let env = in_process(&["--allow-destructive"], TestClient::elicit(false)).await;
+    let r = call(
+        &env.client,
+        "hub_repos",
+        json!({"action": "delete_tag", "params": {"namespace": "acme", "repository": "app", "tag": "latest"}, "confirm": true}),
+    )
+    .await;
+    assert_eq!(structured(&r), json!({"cancelled": true}));
+    assert_eq!(deletes(&env), 0);
 }
 
 #[tokio::test]
@@ -509,4 +524,119 @@ async fn policy_guard_denies_with_its_message() {
     assert_eq!(structured(&r)["error"]["type"], "policy_denied");
     drop(emu);
     let _: Value = Value::Null;
+}
+
+/// A client for a custom SDK configuration (anonymous, no retries…).
+async fn custom(
+    emu: &dockerhub_emulator::EmulatorHandle,
+    edit: impl FnOnce(&mut dockerhub_api::Config),
+) -> common::Client {
+    use rmcp::ServiceExt;
+    let cfg = common::config(&[]);
+    let mut hub_cfg = dockerhub_api::Config {
+        base_url: emu.base_url(),
+        ..Default::default()
+    };
+    edit(&mut hub_cfg);
+    let server =
+        dockerhub_mcp::build_server(&cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
+    let (a, b) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(r) = server.serve(a).await {
+            let _ = r.waiting().await;
+        }
+    });
+    TestClient::default().serve(b).await.unwrap()
+}
+
+#[tokio::test]
+async fn anonymous_whoami_answers_locally() {
+    let (emu, _) = common::server(&[]).await;
+    let client = custom(&emu, |_| {}).await;
+    emu.clear_requests();
+    let r = call(&client, "hub_admin", json!({"action": "whoami"})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(structured(&r)["data"], json!({"authenticated": false}));
+    assert!(emu.requests().is_empty(), "no Hub call when anonymous");
+}
+
+#[tokio::test]
+async fn rate_limited_errors_say_when_to_retry() {
+    let (emu, _) = common::server(&[]).await;
+    let client = custom(&emu, |c| {
+        c.credentials = dockerhub_api::Credentials::Password {
+            username: dockerhub_emulator::demo::USERNAME.into(),
+            password: dockerhub_emulator::demo::PASSWORD.to_string().into(),
+        };
+        c.retry.max_attempts = 1;
+    })
+    .await;
+    emu.inject_fault(dockerhub_emulator::Fault {
+        method: Some("GET".into()),
+        path: "/v2/namespaces/acme/repositories".into(),
+        count: 5,
+        kind: dockerhub_emulator::FaultKind::Status {
+            status: 429,
+            retry_after: None,
+            retry_after_secs: 42,
+        },
+    });
+    let r = call(
+        &client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme"}}),
+    )
+    .await;
+    assert!(is_error(&r));
+    let s = structured(&r);
+    assert_eq!(s["error"]["type"], "rate_limited");
+    assert_eq!(s["error"]["status"], 429);
+    let secs = s["error"]["retry_after_secs"].as_u64().unwrap();
+    assert!(secs >= 1, "{s}");
+    assert!(
+        text(&r).contains(&format!("retry after {secs}s")),
+        "{}",
+        text(&r)
+    );
+}
+
+#[tokio::test]
+async fn all_covers_every_pagination_style() {
+    let env = in_process(&[], TestClient::default()).await;
+    let cases = [
+        (
+            "hub_scim",
+            json!({"action": "list_users", "params": {"count": 1}, "all": true}),
+            4,
+        ),
+        (
+            "hub_org",
+            json!({"action": "list_invites", "params": {"org_name": "acme"}, "all": true}),
+            3,
+        ),
+        (
+            "hub_org",
+            json!({"action": "list_members", "params": {"org_name": "acme", "page_size": 2}, "all": true}),
+            7,
+        ),
+        (
+            "hub_teams",
+            json!({"action": "list", "params": {"org_name": "acme", "page_size": 1}, "all": true}),
+            4,
+        ),
+    ];
+    for (tool, args, n) in cases {
+        let r = call(&env.client, tool, args.clone()).await;
+        assert!(!is_error(&r), "{args}: {}", text(&r));
+        assert_eq!(structured(&r)["data"]["count"], n, "{args}");
+        assert!(structured(&r)["data"].get("truncated").is_none(), "{args}");
+    }
+    let r = call(
+        &env.client,
+        "hub_audit",
+        json!({"action": "logs", "params": {"account": "acme", "page_size": 5}, "all": true, "limit": 12}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(structured(&r)["data"]["count"], 12);
 }

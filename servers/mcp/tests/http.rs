@@ -175,3 +175,32 @@ async fn unknown_tool_is_a_json_rpc_error_and_tool_errors_are_results() {
     let _ = Arc::new(());
     h.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn sse_transport_is_mounted_beside_mcp() {
+    let all = ["--transport", "sse", "--port", "0"];
+    let cfg = common::config(&all);
+    let (_emu, server) = common::server(&all).await;
+    let h = start_http(&cfg, server, None).await.unwrap();
+    let mut resp = reqwest::get(format!("http://{}/sse", h.addr))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), resp.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let first = String::from_utf8_lossy(&first);
+    assert!(
+        first.contains("endpoint") && first.contains("/messages"),
+        "{first}"
+    );
+    drop(resp);
+    // streamable HTTP stays available on the same server
+    let health = reqwest::get(format!("http://{}/health", h.addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    h.shutdown().await.unwrap();
+}

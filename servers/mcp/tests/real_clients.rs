@@ -51,6 +51,8 @@ fn temp_dir(name: &str) -> PathBuf {
 struct Proc {
     child: Child,
     port: u16,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
@@ -107,6 +109,11 @@ impl Proc {
         Proc {
             child,
             port,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            envs: envs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             stdout,
             stderr,
         }
@@ -129,13 +136,30 @@ impl Proc {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut me = self;
+        let mut attempts = 0;
         loop {
             if let Ok(r) = http.get(format!("{}/health", me.base())).send().await
                 && r.status() == 200
+                && r.text()
+                    .await
+                    .is_ok_and(|t| t.contains("\"status\":\"ok\""))
             {
                 return me;
             }
             if let Ok(Some(status)) = me.child.try_wait() {
+                // The free port was taken between probing and binding: try another one.
+                if me.logs().contains("cannot bind") && attempts < 3 {
+                    attempts += 1;
+                    let args: Vec<&str> = me.args.iter().map(String::as_str).collect();
+                    let envs: Vec<(&str, &str)> = me
+                        .envs
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    let next = Proc::http(&args, &envs);
+                    me = next;
+                    continue;
+                }
                 panic!("server exited early ({status}):\n{}", me.logs());
             }
             assert!(
@@ -689,53 +713,26 @@ fn refuses_unsafe_or_unsupported_startup() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// The Hub credentials (a PAT) and the MCP bearer token are canaries: they must appear in no tool result, no HTTP
-/// answer and no log line, even at debug level and when a tool is handed the secret as a parameter.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn canary_secrets_never_leak() {
+/// Runs tool calls against a server holding canary secrets (a Hub PAT from the environment and the MCP bearer
+/// token), logging at debug level; asserts that no result, HTTP answer or log line shows either canary.
+async fn canary_run(calls: Vec<(&'static str, Value)>) {
     use dockerhub_api::demo::credentials;
     let emu = dockerhub_emulator::Emulator::start(dockerhub_emulator::EmulatorConfig::default())
         .await
         .unwrap();
-    let hub_url = emu.base_url();
     let mut env = static_env();
-    env.push(("DOCKERHUB_URL", hub_url.clone()));
+    env.push(("DOCKERHUB_URL", emu.base_url()));
     env.push(("DOCKERHUB_USERNAME", credentials::USERNAME.into()));
     env.push(("DOCKERHUB_TOKEN", credentials::PAT.into()));
     env.push(("FASTMCP_LOG_LEVEL", "debug".into()));
     let srv = Proc::http(&[], &as_refs(&env)).ready().await;
     let base = srv.base();
     let client = rmcp_client(&base, MCP_TOKEN).await;
-    let calls = [
-        ("hub_admin", json!({"action": "whoami"})),
-        (
-            "hub_repos",
-            json!({"action": "list", "params": {"namespace": "demo"}}),
-        ),
-        ("hub_auth", json!({"action": "list_pats"})),
-        (
-            "hub_auth",
-            json!({"action": "create_token", "params": {"identifier": "demo", "secret": credentials::PAT}}),
-        ),
-        (
-            "hub_repos",
-            json!({"action": "get", "params": {"namespace": "demo", "repository": "does-not-exist"}}),
-        ),
-        (
-            "hub_admin",
-            json!({"action": "nope", "params": {"secret": credentials::PAT}}),
-        ),
-    ];
     let mut seen = String::new();
     for (tool, args) in calls {
         let r = call(&client, tool, args).await;
         seen.push_str(&serde_json::to_string(&r).unwrap());
     }
-    let whoami = &seen[..seen.len().min(4000)];
-    assert!(
-        seen.contains("demo"),
-        "the calls should have worked: {whoami}"
-    );
     client.cancel().await.ok();
     let http = reqwest::Client::new();
     let r = post_mcp(&http, &base, &initialize_body())
@@ -746,27 +743,100 @@ async fn canary_secrets_never_leak() {
     seen.push_str(&r.text().await.unwrap());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = srv.logs();
-    assert!(
-        logs.contains("dockerhub_mcp"),
-        "debug logs expected:\n{logs}"
-    );
+    assert!(logs.contains("DEBUG"), "debug logs expected:\n{logs}");
     for canary in [credentials::PAT, MCP_TOKEN] {
         assert!(
             !seen.contains(canary),
             "canary {canary} leaked into a result:\n{seen}"
         );
+        let lines: Vec<&str> = logs.lines().filter(|l| l.contains(canary)).collect();
         assert!(
-            !logs.contains(canary),
-            "canary {canary} leaked into the logs:\n{logs}"
+            lines.is_empty(),
+            "canary {canary} leaked into the logs:\n{}",
+            lines.join("\n")
         );
     }
     drop(srv);
     emu.shutdown().await;
 }
 
+/// The configured secrets never show: reads, a list of PATs (whose `token` fields are redacted), a Hub error, an
+/// unknown action, and a rejected MCP token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_secrets_never_leak() {
+    canary_run(vec![
+        ("hub_admin", json!({"action": "whoami"})),
+        ("hub_repos", json!({"action": "list", "params": {"namespace": "demo"}})),
+        ("hub_auth", json!({"action": "list_pats"})),
+        ("hub_repos", json!({"action": "get", "params": {"namespace": "demo", "repository": "does-not-exist"}})),
+        ("hub_admin", json!({"action": "nope"})),
+    ])
+    .await;
+}
+
+/// A secret handed to a tool as an argument (`hub_auth.create_token`'s `secret`) is not echoed in the result and
+/// not logged, even at debug level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_secret_in_tool_arguments_is_never_logged() {
+    use dockerhub_api::demo::credentials;
+    canary_run(vec![
+        (
+            "hub_auth",
+            json!({"action": "create_token", "params": {"identifier": "demo", "secret": credentials::PAT}}),
+        ),
+        ("hub_admin", json!({"action": "nope", "params": {"secret": credentials::PAT}})),
+    ])
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // (c) Legacy SSE transport with a minimal hand-written client
 // ---------------------------------------------------------------------------------------------------------------
+
+/// An in-process `--transport sse` server with static auth, built exactly as `main.rs` builds one
+/// (`build_server` + `http::start_http`, which mounts `/sse` and `/messages` behind the security layer).
+struct InProcess {
+    emu: dockerhub_emulator::EmulatorHandle,
+    handle: dockerhub_mcp::http::HttpHandle,
+}
+
+impl InProcess {
+    async fn sse() -> InProcess {
+        let tokens = format!("ci:{MCP_TOKEN},ops:{OTHER_TOKEN}");
+        let cfg = dockerhub_mcp::Config::from_args([
+            "dockerhub-mcp",
+            "--transport",
+            "sse",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--auth-type",
+            "static",
+            "--auth-tokens",
+            &tokens,
+        ])
+        .unwrap();
+        let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
+            .await
+            .unwrap();
+        let server =
+            dockerhub_mcp::build_server(&cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
+        let handle = dockerhub_mcp::http::start_http(&cfg, server, None)
+            .await
+            .unwrap();
+        InProcess { emu, handle }
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.handle.addr)
+    }
+
+    async fn stop(self) {
+        self.handle.shutdown().await.ok();
+        self.emu.shutdown().await;
+    }
+}
 
 /// Parses `text/event-stream` into `(event, data)` pairs, skipping comments.
 fn sse_events(resp: reqwest::Response) -> impl futures::Stream<Item = (String, String)> {
@@ -803,10 +873,7 @@ fn sse_events(resp: reqwest::Response) -> impl futures::Stream<Item = (String, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_transport_minimal_client() {
     use futures::StreamExt;
-    let env = static_env();
-    let srv = Proc::http(&["--demo", "--transport", "sse"], &as_refs(&env))
-        .ready()
-        .await;
+    let srv = InProcess::sse().await;
     let base = srv.base();
     let http = reqwest::Client::new();
 
@@ -899,6 +966,8 @@ async fn sse_transport_minimal_client() {
         .send()
         .await;
     assert_eq!(r.unwrap().status(), 404);
+    drop(events);
+    srv.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1032,16 +1101,16 @@ fn conformance_2026_07_28() {
 }
 
 #[test]
-fn inspector_cli_strict_tools_list_over_stdio() {
-    let test = "inspector_cli_strict_tools_list_over_stdio";
+fn inspector_cli_strict_stdio_then_http_with_token() {
+    let test = "inspector_cli_strict_stdio_then_http_with_token";
     let (Some(node), Some(inspector)) = (
         real_client("DOCKERHUB_TEST_NODE", test),
         real_client("DOCKERHUB_TEST_INSPECTOR", test),
     ) else {
         return;
     };
-    let mut cmd = Command::new(node);
-    cmd.arg(inspector).args([
+    let mut cmd = Command::new(&node);
+    cmd.arg(&inspector).args([
         "--cli",
         "--strict",
         "--method",
@@ -1062,6 +1131,42 @@ fn inspector_cli_strict_tools_list_over_stdio() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     assert_eq!(names.len(), 7, "{names:?}");
+
+    // The same client over streamable HTTP through the auth layer: a tool call with a bearer token.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = static_env();
+    let srv = rt.block_on(Proc::http(&["--demo"], &as_refs(&env)).ready());
+    let url = format!("{}/mcp", srv.base());
+    let auth = format!("Authorization: Bearer {MCP_TOKEN}");
+    let mut cmd = Command::new(&node);
+    cmd.arg(&inspector).args([
+        "--cli",
+        &url,
+        "--transport",
+        "http",
+        "--header",
+        &auth,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "hub_admin",
+        "--tool-arg",
+        "action=whoami",
+    ]);
+    let (code, stdout, stderr) = run(cmd, Duration::from_secs(120));
+    assert_eq!(
+        code,
+        Some(0),
+        "inspector over HTTP failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("\"username\": \"demo\"") || stdout.contains("\"username\":\"demo\""),
+        "{stdout}"
+    );
 }
 
 /// Runs the Python client script; returns its JSON line.
@@ -1133,8 +1238,7 @@ fn python_client_over_sse_with_token() {
         .enable_all()
         .build()
         .unwrap();
-    let env = static_env();
-    let srv = rt.block_on(Proc::http(&["--demo", "--transport", "sse"], &as_refs(&env)).ready());
+    let srv = rt.block_on(InProcess::sse());
     let url = format!("{}/sse", srv.base());
     let v = python_client(
         "python_client_over_sse_with_token",
@@ -1142,4 +1246,35 @@ fn python_client_over_sse_with_token() {
     )
     .unwrap();
     check_python_result(&v);
+    rt.block_on(srv.stop());
+}
+
+/// `dockerhub-mcp --transport sse` serves the SSE transport (the wiring in `main.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_the_sse_transport() {
+    use futures::StreamExt;
+    let env = static_env();
+    let srv = Proc::http(&["--demo", "--transport", "sse"], &as_refs(&env))
+        .ready()
+        .await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(format!("{}/sse", srv.base()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let resp = http
+        .get(format!("{}/sse", srv.base()))
+        .bearer_auth(MCP_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut events = Box::pin(sse_events(resp));
+    let (kind, endpoint) = events.next().await.unwrap();
+    assert_eq!(kind, "endpoint");
+    assert!(endpoint.starts_with("/messages?session_id="), "{endpoint}");
 }
