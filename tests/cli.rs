@@ -438,3 +438,42 @@ fn demo_mode_needs_no_setup() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn secrets_never_reach_the_terminal() {
+    let env = Env::new();
+    let out = env.run(&["-vvv", "whoami"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("hub answer"), "debug logs are on");
+    assert!(!all.contains(demo::PAT), "the PAT");
+    assert!(!all.contains("eyJ"), "a JWT");
+    // A PAT created through the CLI is shown once, in the creation answer.
+    let out = env
+        .bare()
+        .env("DOCKER_HUB_USER", demo::USERNAME)
+        .env("DOCKER_HUB_TOKEN", demo::PASSWORD)
+        .args([
+            "auth",
+            "create-pat",
+            "--token-label",
+            "ci",
+            "--scopes",
+            "repo:read",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["token"].as_str().unwrap().starts_with("dckr_pat_"));
+    let out = env
+        .bare()
+        .env("DOCKER_HUB_USER", demo::USERNAME)
+        .env("DOCKER_HUB_TOKEN", demo::PASSWORD)
+        .args(["auth", "list-pats", "-o", "ndjson"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains(demo::PAT));
+}

@@ -521,3 +521,58 @@ fn apply_is_paced_under_a_small_limit() {
         "paced, so never rate-limited: {limited:?}"
     );
 }
+
+#[test]
+fn failed_deletes_are_reported_and_retried_on_resume() {
+    let env = Env::new();
+    // e02b9f4 answers 503 more often than the SDK retries.
+    env.emu.inject_fault(Fault {
+        method: Some("DELETE".into()),
+        path: "/v2/repositories/acme/app/tags/e02b9f4".into(),
+        count: 4,
+        kind: FaultKind::Status {
+            status: 503,
+            retry_after: None,
+            retry_after_secs: 0,
+        },
+    });
+    let journal = env.path("fail.journal");
+    let args = [
+        "tags",
+        "prune",
+        "acme/app",
+        "--match",
+        "^(e02b9f4|a7d41b0)$",
+        "--apply",
+        "--yes",
+        "--allow-destructive",
+        "-o",
+        "json",
+        "--journal",
+        journal.to_str().unwrap(),
+        "--now",
+        NOW,
+    ];
+    let out = env
+        .cmd()
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["deleted"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    assert!(stderr(&out).contains("failed: e02b9f4"), "{}", stderr(&out));
+    assert!(journal.exists());
+    // The resume looks before it deletes, then finishes.
+    let out = env.cmd().args(args).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let deletes = successful_deletes(&env, "acme/app");
+    assert_eq!(deletes.get("e02b9f4"), Some(&1));
+    assert_eq!(deletes.get("a7d41b0"), Some(&1));
+    assert!(!journal.exists());
+}

@@ -163,6 +163,7 @@ pub async fn start_http(
         let sse = crate::sse::SseConfig {
             cancellation: state.shutdown.child_token(),
             max_body_bytes: cfg.security.max_body_bytes,
+            max_sessions: cfg.security.sse_max_sessions,
             ..Default::default()
         };
         let server = state.server.clone();

@@ -1,21 +1,12 @@
 //! HTTP security for the streamable-HTTP and SSE transports: authentication, Host and Origin allow-lists, a body
 //! size limit, RFC 9728 protected-resource metadata and the startup rules.
 //!
-//! # Wiring (NOTE FOR mcp-core: what `http.rs` / `main.rs` call)
+//! # Wiring
 //!
-//! Already wired: `http.rs` calls [`apply`]`(route, &cfg)` (startup rules + the wrapper, boxed) and
-//! [`rmcp_allowed_hosts`]`(&cfg)`; `lib.rs::build_server` installs [`tool_guard`]; `http::start_http` nests the
-//! SSE routes. Still to do in mcp-core's files:
-//!
-//! ```ignore
-//! // main.rs: --transport sse must serve HTTP (start_http already mounts /sse and /messages):
-//! Transport::Sse => dockerhub_mcp::http::serve_http(&cfg, server, None).await,
-//! // http.rs start_http, SseConfig: honour the limit setting too:
-//! max_sessions: cfg.security.sse_max_sessions,
-//! // main.rs log filter: rmcp::service logs every request and response in full at DEBUG (tool arguments may
-//! // carry secrets, e.g. hub_auth.create_token's `secret`), so cap it unless the user's filter names rmcp:
-//! let spec = if cfg.log_level.contains("rmcp") { cfg.log_level.clone() } else { format!("{},rmcp=info", cfg.log_level) };
-//! ```
+//! `http.rs` calls [`apply`]`(route, &cfg)` (startup rules + the wrapper, boxed) and
+//! [`rmcp_allowed_hosts`]`(&cfg)`, and passes `cfg.security.sse_max_sessions` to the SSE routes;
+//! `lib.rs::build_server` installs [`tool_guard`]; `main.rs` serves `--transport sse` and caps rmcp's
+//! request/response logs (`log_filter`).
 //!
 //! Inside a tool handler the caller is [`principal_of_call`]`(&ctx.extensions)`; [`tool_guard`] uses it.
 //! [`Security::from_args`] / [`Security::wrap`] / [`Security::streamable_http_config`] are the typed equivalents

@@ -542,6 +542,67 @@ async fn policy_denial_is_an_error_result_naming_the_rule() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// The principal reaches the policy in the stateless 2026-07-28 era too (no initialize, per-request `_meta`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_applies_to_stateless_2026_07_28_requests() {
+    let dir = temp_dir("policy2026");
+    let file = dir.join("mcp_policies.json");
+    std::fs::write(&file, POLICY).unwrap();
+    let mut env = static_env();
+    env.push(("EUNOMIA_TYPE", "embedded".into()));
+    env.push(("EUNOMIA_POLICY_FILE", file.display().to_string()));
+    let srv = Proc::http(&["--demo"], &as_refs(&env)).ready().await;
+    let http = reqwest::Client::new();
+    let call = |id: u32, tool: &str, arguments: Value| {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+            "name": tool, "arguments": arguments, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "stateless-test", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}}}});
+        post_mcp(&http, &srv.base(), &body)
+            .bearer_auth(MCP_TOKEN)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
+            .send()
+    };
+    let result = |text: String| -> Value {
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("data: ").filter(|d| d.contains("\"id\"")))
+            .map(str::to_string);
+        serde_json::from_str(&line.unwrap_or(text.clone()))
+            .unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    let r = call(
+        1,
+        "hub_repos",
+        json!({"action": "create", "params": {"namespace": "demo", "name": "x"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = result(r.text().await.unwrap());
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ci-no-repo-writes"),
+        "{v}"
+    );
+    let r = call(
+        2,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "demo"}}),
+    )
+    .await
+    .unwrap();
+    let v = result(r.text().await.unwrap());
+    assert_ne!(v["result"]["isError"], true, "{v}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// A tiny policy decision point on loopback: allows `list*` and `whoami`, denies the rest with rule `pdp-rule`.
 async fn fake_pdp() -> (String, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
