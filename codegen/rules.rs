@@ -67,6 +67,9 @@ pub const RULES: &[(&str, u8, RuleFn)] = &[
         17,
         scim_authentication_schemes_array,
     ),
+    // Found by the CLI's prune: the verify body's `regex` pattern rejects the
+    // spec's own example (`v.*`) and every real rule.
+    ("pattern-contradicts-example", 18, pattern_contradicts_example),
 ];
 
 /// Apply every rule in order; one report entry per rule.
@@ -902,4 +905,29 @@ fn scim_authentication_schemes_array(spec: &mut Value, _: &Ctx) -> Vec<String> {
         "components.schemas.scim_service_provider_config.properties.authenticationSchemes: object → array or object"
             .to_string(),
     ]
+}
+
+/// 18. `pattern-contradicts-example`: a string schema whose `pattern` rejects
+///     its own `example` is self-contradictory (the immutable-tags verify
+///     body's `regex` demands a repository-name shape, with literal
+///     backslashes, yet shows `v.*`). Drop the pattern and let Hub decide.
+fn pattern_contradicts_example(spec: &mut Value, _: &Ctx) -> Vec<String> {
+    let mut touched = Vec::new();
+    walk_objects_mut(spec, "", &mut |obj, path| {
+        let (Some(pattern), Some(example)) = (
+            obj.get("pattern").and_then(Value::as_str),
+            obj.get("example").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        let Ok(re) = regex::Regex::new(pattern) else {
+            return;
+        };
+        if re.is_match(example) {
+            return;
+        }
+        touched.push(format!("{path}: pattern {pattern:?} rejects its own example {example:?}; dropped"));
+        obj.remove("pattern");
+    });
+    touched
 }

@@ -19,6 +19,7 @@
 //!   every attempt is visible.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +50,10 @@ pub(crate) struct Inner {
     pub(crate) base: Url,
     pub(crate) tokens: TokenCache,
     pub(crate) rate: Mutex<Option<RateLimit>>,
+    /// Requests sent and not yet answered (pacing counts them against the quota).
+    pub(crate) in_flight: AtomicU64,
+    /// Shares the quota between concurrent calls.
+    pub(crate) pacer: Mutex<retry::Pacer>,
     pub(crate) clock: SharedClock,
 }
 
@@ -89,6 +94,8 @@ impl HookState {
             base,
             tokens: TokenCache::default(),
             rate: Mutex::new(None),
+            in_flight: AtomicU64::new(0),
+            pacer: Mutex::new(retry::Pacer::default()),
             clock,
         })))
     }
@@ -104,10 +111,19 @@ impl Inner {
         self.rate.lock().ok().and_then(|g| *g)
     }
 
+    /// Reserve quota for one request; how long to hold it back, if at all.
+    fn pace(&self) -> Option<Duration> {
+        let mut pacer = self.pacer.lock().ok()?;
+        pacer.reserve(&self.config.retry, self.clock.now())
+    }
+
     fn record_rate(&self, resp: &Response) -> Option<RateLimit> {
         let rl = RateLimit::from_headers(resp.headers())?;
         if let Ok(mut g) = self.rate.lock() {
             *g = Some(rl);
+        }
+        if let Ok(mut p) = self.pacer.lock() {
+            p.observe(rl, self.in_flight.load(Ordering::Relaxed));
         }
         Some(rl)
     }
@@ -328,8 +344,7 @@ impl Inner {
         async move {
             loop {
                 attempt += 1;
-                if let Some(rl) = self.rate_limit()
-                    && let Some(d) = retry::pace_delay(&policy, &rl, self.clock.now())
+                if let Some(d) = self.pace()
                     && waited + d <= policy.budget
                 {
                     tracing::debug!(wait_ms = d.as_millis() as u64, "pacing: quota is low");
@@ -366,7 +381,9 @@ impl Inner {
                         }
                     }
                 }
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
                 let result = self.http.execute(attempt_req).await;
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 let cause = match &result {
                     Ok(resp) => {
                         let rl = self.record_rate(resp);

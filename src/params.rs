@@ -93,7 +93,7 @@ pub struct ParamInfo {
     pub kind: String,
     /// Allowed values, when the spec lists them.
     pub choices: Vec<String>,
-    /// One-line description.
+    /// Description, on one line.
     pub description: String,
     /// Full JSON Schema of the value.
     pub schema: Value,
@@ -125,8 +125,9 @@ fn choices_of(schema: &Value) -> Vec<String> {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
+/// A description on one line: the spec wraps long sentences over several.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Every parameter of an operation, path and query first, then body fields.
@@ -147,7 +148,7 @@ pub fn describe(op: &Operation) -> Vec<ParamInfo> {
                 required: p.required,
                 kind: kind_of(&schema),
                 choices: choices_of(&schema),
-                description: first_line(p.description),
+                description: one_line(p.description),
                 schema,
             }
         })
@@ -170,7 +171,7 @@ pub fn describe(op: &Operation) -> Vec<ParamInfo> {
                     required: op.body_required && required.contains(&name.as_str()),
                     kind: kind_of(schema),
                     choices: choices_of(schema),
-                    description: first_line(
+                    description: one_line(
                         schema
                             .get("description")
                             .and_then(Value::as_str)

@@ -136,26 +136,49 @@ pub fn with_jitter(policy: &RetryPolicy, wait: Duration) -> Duration {
     wait + wait.mul_f64(f)
 }
 
-/// How long to hold a call back so that the quota lasts until the reset:
-/// all of the window when nothing is left, and an even share of it when less
-/// than `pace_below` of the limit is left. `None` when no pacing is needed.
-pub fn pace_delay(policy: &RetryPolicy, rate: &RateLimit, now: SystemTime) -> Option<Duration> {
-    let remaining = rate.remaining?;
-    let window = rate.wait_for_reset(now)?;
-    if window.is_zero() {
-        return None;
+/// Shares the quota between concurrent calls. Each call reserves one unit of
+/// the last snapshot's `remaining` before it is sent; when little is left,
+/// calls get successive slots spread evenly until the reset, and when nothing
+/// is left they wait for the reset.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    snapshot: Option<RateLimit>,
+    reserved: u64,
+    next_slot: Option<SystemTime>,
+}
+
+impl Pacer {
+    /// Take in a new snapshot; `unanswered` requests are still on the wire
+    /// and not counted in it yet.
+    pub fn observe(&mut self, rate: RateLimit, unanswered: u64) {
+        self.snapshot = Some(rate);
+        self.reserved = unanswered;
     }
-    let delay = if remaining == 0 {
-        window
-    } else {
+
+    /// Reserve a unit for one call; returns how long to hold it back.
+    pub fn reserve(&mut self, policy: &RetryPolicy, now: SystemTime) -> Option<Duration> {
+        let rate = self.snapshot?;
+        let window = rate.wait_for_reset(now).filter(|w| !w.is_zero())?;
+        let remaining = rate.remaining?;
+        let left = remaining.saturating_sub(self.reserved);
+        self.reserved += 1;
+        if left == 0 {
+            return Some(window.min(policy.max_wait));
+        }
         let limit = rate.limit.unwrap_or(remaining).max(1);
         let threshold = ((limit as f64) * policy.pace_below).ceil() as u64;
-        if remaining > threshold {
+        if left > threshold {
             return None;
         }
-        window / (remaining as u32 + 1)
-    };
-    Some(delay.min(policy.max_wait))
+        let step = window / (left as u32 + 1);
+        let slot = self.next_slot.filter(|s| *s > now).unwrap_or(now) + step;
+        self.next_slot = Some(slot);
+        Some(
+            slot.duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .min(policy.max_wait),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -209,24 +232,26 @@ mod tests {
     }
 
     #[test]
-    fn pacing_spreads_the_last_calls() {
+    fn pacer_shares_the_quota_between_concurrent_calls() {
         let p = RetryPolicy::default();
         let now = at(1000);
-        let plenty = RateLimit {
-            limit: Some(180),
-            remaining: Some(100),
-            reset: Some(1060),
-        };
-        assert_eq!(pace_delay(&p, &plenty, now), None);
-        let low = RateLimit {
-            remaining: Some(5),
-            ..plenty
-        };
-        assert_eq!(pace_delay(&p, &low, now), Some(Duration::from_secs(10)));
-        let none = RateLimit {
-            remaining: Some(0),
-            ..plenty
-        };
-        assert_eq!(pace_delay(&p, &none, now), Some(Duration::from_secs(60)));
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(&p, now), None, "no snapshot yet");
+        pacer.observe(
+            RateLimit {
+                limit: Some(10),
+                remaining: Some(3),
+                reset: Some(1008),
+            },
+            0,
+        );
+        // Three left, threshold 1: two go now, the third gets a slot, the
+        // fourth waits for the reset.
+        assert_eq!(pacer.reserve(&p, now), None);
+        assert_eq!(pacer.reserve(&p, now), None);
+        assert_eq!(pacer.reserve(&p, now), Some(Duration::from_secs(4)));
+        assert_eq!(pacer.reserve(&p, now), Some(Duration::from_secs(8)));
+        // After the reset the stale snapshot holds nothing back.
+        assert_eq!(pacer.reserve(&p, at(1009)), None);
     }
 }

@@ -1,5 +1,6 @@
 //! The `dockerhub` binary against the in-process emulator: golden outputs,
 //! formats, exit codes, credentials.
+#![cfg(feature = "cli")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_support;

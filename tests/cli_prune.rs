@@ -1,6 +1,7 @@
 //! `dockerhub tags prune`: every rule changes the plan as documented; apply
 //! survives 429s and dropped connections, stops, resumes, and deletes each
 //! selected tag exactly once (the emulator's request log proves it).
+#![cfg(feature = "cli")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_support;

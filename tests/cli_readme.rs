@@ -1,4 +1,5 @@
 //! `dockerhub repos describe`: idempotent README sync, Hub's limits, link rewriting.
+#![cfg(feature = "cli")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_support;

@@ -165,7 +165,7 @@ fn excluded_operation_is_not_generated() {
 #[test]
 fn every_rule_fires_on_the_vendored_spec() {
     let out = run_ok(&inputs());
-    assert_eq!(out.report.rules.len(), 17);
+    assert_eq!(out.report.rules.len(), 18);
     for r in &out.report.rules {
         assert!(
             !r.touched.is_empty(),

@@ -563,3 +563,28 @@ async fn calls_are_paced_before_the_limit_is_hit() {
     assert!(log.iter().all(|r| r.status != 429), "{log:?}");
     assert_eq!(count(&emu, "GET", "/v2/namespaces/acme/repositories/app"), 14);
 }
+
+#[tokio::test]
+async fn concurrent_calls_are_paced_too() {
+    // Four calls on the wire at a time, 8 calls per 3 s: pacing counts the
+    // requests in flight against the quota, so none is refused.
+    let emu = emulator_with(dockerhub_emulator::EmulatorConfig {
+        rate_limit: 8,
+        rate_window: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await;
+    let hub = dockerhub_api::Hub::new(config(&emu, pat())).unwrap();
+    hub.call_action(Module::Repos, "get", &app()).await.unwrap();
+    let results: Vec<_> = futures::stream::iter(0..16)
+        .map(|_| {
+            let hub = hub.clone();
+            async move { hub.call_action(Module::Repos, "get", &app()).await }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    let refused = emu.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 0, "{:?}", emu.requests());
+}

@@ -760,7 +760,11 @@ impl Pacer {
             );
             self.waited
                 .fetch_add(wait.as_millis() as u64, Ordering::SeqCst);
-            tokio::time::sleep(wait).await;
+            // In slices, so that Ctrl-C is not kept waiting for the window.
+            let until = tokio::time::Instant::now() + wait;
+            while tokio::time::Instant::now() < until && !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
@@ -885,9 +889,16 @@ pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
         let interrupted = interrupted.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the deletes in flight; re-run to resume");
+                eprintln!(
+                    "\ninterrupted: finishing the deletes in flight (Ctrl-C again to quit now); re-run to resume"
+                );
                 interrupted.store(true, Ordering::SeqCst);
                 stop.store(true, Ordering::SeqCst);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    // The journal is written line by line, and a delete that
+                    // started is checked on resume.
+                    std::process::exit(i32::from(code::INTERRUPTED));
+                }
             }
         });
     }
