@@ -16,7 +16,10 @@
 //!   `X-RateLimit-*` snapshot of every answer. Waits are capped, jittered and
 //!   bounded by a total budget; the clock is injected.
 //! - **`post`** has nothing left to do: telemetry is recorded in `exec`, where
-//!   every attempt is visible.
+//!   every attempt is visible. Each request runs in a `hub.request` span
+//!   (operation, method, route template; then status, retries, wait_ms,
+//!   rate_limit_remaining) and, with the `otel` feature, feeds the request,
+//!   latency, 429, retry and mint metrics. No credential is ever recorded.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -232,7 +235,7 @@ impl Inner {
         let clock = self.clock.clone();
         let token = self
             .tokens
-            .get(move || clock.now(), newer_than, || self.mint())
+            .get(move || clock.now(), newer_than, || self.counted_mint())
             .await?;
         Ok(Some((token.secret, token.generation)))
     }
@@ -240,6 +243,15 @@ impl Inner {
     /// The Hub bearer, minted if the cache is cold or stale.
     pub(crate) async fn ensure_token(&self) -> Result<Option<SecretString>> {
         Ok(self.bearer(AuthScheme::Hub, None).await?.map(|(s, _)| s))
+    }
+
+    /// [`Inner::mint`], counted in the token-mint metric (by credential kind).
+    async fn counted_mint(&self) -> Result<SecretString> {
+        let result = self.mint().await;
+        if self.config.credentials.can_mint() {
+            crate::observe::mint(self.config.credentials.kind(), result.is_ok());
+        }
+        result
     }
 
     /// Mint a JWT from the configured credentials.
@@ -335,13 +347,20 @@ impl Inner {
         let mut reminted = false;
         let mut newer_than: Option<u64> = None;
         let route = op.map_or("/v2/auth", |o| o.path);
+        let operation = op.map_or("auth", |o| o.id);
+        let method = req.method().clone();
+        let started = std::time::Instant::now();
         let span = tracing::debug_span!(
             "hub.request",
-            operation = op.map_or("auth", |o| o.id),
-            method = %req.method(),
+            operation,
+            method = %method,
             route,
+            status = tracing::field::Empty,
+            retries = tracing::field::Empty,
+            wait_ms = tracing::field::Empty,
+            rate_limit_remaining = tracing::field::Empty,
         );
-        async move {
+        let outcome = async move {
             loop {
                 attempt += 1;
                 if let Some(d) = self.pace()
@@ -406,6 +425,7 @@ impl Inner {
                             continue;
                         }
                         if status == StatusCode::TOO_MANY_REQUESTS {
+                            crate::observe::rate_limited(operation);
                             Some(RetryCause::RateLimited)
                         } else if idempotent && matches!(status.as_u16(), 500 | 502 | 503 | 504) {
                             Some(RetryCause::ServerError)
@@ -464,8 +484,34 @@ impl Inner {
                 waited += wait;
             }
         }
-        .instrument(span)
-        .await
+        .instrument(span.clone())
+        .await;
+        let status = outcome.response.as_ref().ok().map(|r| r.status().as_u16());
+        let remaining = outcome
+            .response
+            .as_ref()
+            .ok()
+            .and_then(|r| RateLimit::from_headers(r.headers()))
+            .and_then(|r| r.remaining);
+        let wait_ms = u64::try_from(outcome.waited.as_millis()).unwrap_or(u64::MAX);
+        match status {
+            Some(s) => span.record("status", s),
+            None => span.record("status", "transport_error"),
+        };
+        span.record("retries", outcome.retries);
+        span.record("wait_ms", wait_ms);
+        if let Some(r) = remaining {
+            span.record("rate_limit_remaining", r);
+        }
+        crate::observe::hub_request(
+            operation,
+            method.as_str(),
+            status,
+            outcome.retries,
+            started.elapsed(),
+            remaining,
+        );
+        outcome
     }
 }
 

@@ -34,11 +34,14 @@ pub mod envelope;
 pub mod error;
 pub mod generated;
 pub mod hooks;
+mod observe;
 pub mod pagination;
 pub mod params;
 pub mod ratelimit;
 pub mod redact;
 pub mod retry;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 
 pub use client::Hub;
 pub use config::{Config, Credentials};

@@ -3,9 +3,7 @@
 //! One page is held in memory at a time, so walking 10,000 tags costs the
 //! same memory as walking 100.
 
-use std::collections::VecDeque;
-
-use futures::Stream;
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Pagination};
@@ -34,51 +32,62 @@ pub struct PageView {
     pub next_url: Option<String>,
 }
 
-/// Read one page's items out of a list answer.
+/// Read one page's items out of a list answer (copying them; see [`take_view`]).
 pub fn view(style: Pagination, data: &Value, page_size: Option<u64>) -> Option<PageView> {
-    let arr = |k: &str| data.get(k).and_then(Value::as_array).cloned();
-    let num = |k: &str| data.get(k).and_then(Value::as_u64);
-    match style {
-        Pagination::None => None,
+    take_view(style, &mut data.clone(), page_size)
+}
+
+/// Move one page's items out of a list answer (the list is left empty), and
+/// read its total and where the walk goes next.
+pub fn take_view(style: Pagination, data: &mut Value, page_size: Option<u64>) -> Option<PageView> {
+    let num = |d: &Value, k: &str| d.get(k).and_then(Value::as_u64);
+    let key = match style {
+        Pagination::None => return None,
+        Pagination::Django | Pagination::DjangoPat | Pagination::DjangoOat => "results",
+        Pagination::AuditPages => "logs",
+        Pagination::Unpaged => "data",
+        Pagination::Scim if data.get("Resources").is_some_and(Value::is_array) => "Resources",
+        Pagination::Scim => "resources",
+    };
+    let items = match data.get_mut(key)? {
+        Value::Array(a) => std::mem::take(a),
+        _ => return None,
+    };
+    let page = match style {
         Pagination::Django | Pagination::DjangoPat | Pagination::DjangoOat => {
-            let items = arr("results")?;
             let next_url = data.get("next").and_then(Value::as_str).map(str::to_string);
-            Some(PageView {
-                total: num("count").or_else(|| num("total")),
+            PageView {
+                total: num(data, "count").or_else(|| num(data, "total")),
                 has_next: next_url.is_some(),
                 next_url,
                 items,
-            })
+            }
         }
-        Pagination::AuditPages => {
-            let items = arr("logs")?;
-            let full = page_size.is_some_and(|n| items.len() as u64 >= n);
-            Some(PageView {
-                total: None,
-                has_next: !items.is_empty() && full,
-                next_url: None,
-                items,
-            })
-        }
-        Pagination::Unpaged => Some(PageView {
-            items: arr("data")?,
+        Pagination::AuditPages => PageView {
             total: None,
-            has_next: false,
+            has_next: !items.is_empty() && page_size.is_some_and(|n| items.len() as u64 >= n),
             next_url: None,
-        }),
+            items,
+        },
         Pagination::Scim => {
-            let items = arr("Resources").or_else(|| arr("resources"))?;
-            let start = num("startIndex").unwrap_or(1);
-            let total = num("totalResults");
+            let start = num(data, "startIndex").unwrap_or(1);
+            let total = num(data, "totalResults");
             let seen = start.saturating_sub(1) + items.len() as u64;
-            Some(PageView {
+            PageView {
                 has_next: !items.is_empty() && total.is_some_and(|t| seen < t),
                 total,
                 next_url: None,
                 items,
-            })
+            }
         }
-    }
+        Pagination::Unpaged | Pagination::None => PageView {
+            items,
+            total: None,
+            has_next: false,
+            next_url: None,
+        },
+    };
+    Some(page)
 }
 
 struct Walk {
@@ -87,8 +96,6 @@ struct Walk {
     params: Map<String, Value>,
     page_size: u64,
     next: Next,
-    buffer: VecDeque<Value>,
-    left: Option<usize>,
 }
 
 enum Next {
@@ -100,10 +107,11 @@ enum Next {
 }
 
 impl Walk {
-    async fn fetch(&mut self) -> Result<()> {
+    /// Fetch the next page, or `None` at the end.
+    async fn fetch(&mut self) -> Result<Option<PageView>> {
         let style = self.op.pagination;
-        let env: Envelope = match std::mem::replace(&mut self.next, Next::Done) {
-            Next::Done => return Ok(()),
+        let mut env: Envelope = match std::mem::replace(&mut self.next, Next::Done) {
+            Next::Done => return Ok(None),
             Next::Url(u) => self.hub.call_url(self.op, &u).await?,
             Next::First => {
                 self.hub
@@ -111,21 +119,29 @@ impl Walk {
                     .await?
             }
             Next::Page(n) => {
-                let mut p = self.params.clone();
-                p.insert("page".into(), n.into());
-                self.hub.call(self.op, &Value::Object(p)).await?
+                self.params.insert("page".into(), n.into());
+                self.hub
+                    .call(self.op, &Value::Object(self.params.clone()))
+                    .await?
             }
             Next::ScimStart(n) => {
-                let mut p = self.params.clone();
-                p.insert("startIndex".into(), n.into());
-                self.hub.call(self.op, &Value::Object(p)).await?
+                self.params.insert("startIndex".into(), n.into());
+                self.hub
+                    .call(self.op, &Value::Object(self.params.clone()))
+                    .await?
             }
         };
-        let page = view(style, &env.data, Some(self.page_size)).ok_or_else(|| Error::Decode {
-            operation: self.op.qualified_name(),
-            message: format!("the answer is not a {style:?} list page"),
-            excerpt: env.data.to_string().chars().take(200).collect(),
-        })?;
+        let start = env
+            .data
+            .get("startIndex")
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        let page =
+            take_view(style, &mut env.data, Some(self.page_size)).ok_or_else(|| Error::Decode {
+                operation: self.op.qualified_name(),
+                message: format!("the answer is not a {style:?} list page"),
+                excerpt: env.data.to_string().chars().take(200).collect(),
+            })?;
         self.next = match style {
             _ if !page.has_next => Next::Done,
             Pagination::Django | Pagination::DjangoPat | Pagination::DjangoOat => {
@@ -133,46 +149,35 @@ impl Walk {
             }
             Pagination::AuditPages => {
                 let cur = self.params.get("page").and_then(Value::as_u64).unwrap_or(1);
-                let n = cur + 1;
-                self.params.insert("page".into(), n.into());
-                Next::Page(n)
+                Next::Page(cur + 1)
             }
-            Pagination::Scim => {
-                let start = env
-                    .data
-                    .get("startIndex")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                Next::ScimStart(start + page.items.len() as u64)
-            }
+            Pagination::Scim => Next::ScimStart(start + page.items.len() as u64),
             _ => Next::Done,
         };
-        self.buffer.extend(page.items);
-        Ok(())
+        Ok(Some(page))
     }
 }
 
 impl Hub {
-    /// Stream every item of a list operation, page by page, stopping after
-    /// `limit` items when given. Non-list operations yield nothing.
-    pub fn items(
+    /// Stream the pages of a list operation (items moved out of each answer,
+    /// with the total when the style reports one). Non-list operations yield
+    /// nothing. The next page is fetched only when polled.
+    pub fn pages(
         &self,
         op: &'static Operation,
         params: &Value,
-        limit: Option<usize>,
-    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+    ) -> impl Stream<Item = Result<PageView>> + Send + 'static {
         let mut map = params.as_object().cloned().unwrap_or_default();
         let size_key = if op.pagination == Pagination::Scim {
             "count"
         } else {
             "page_size"
         };
-        let has_size = op.params.iter().any(|p| p.name == size_key);
         let page_size = map
             .get(size_key)
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
             .unwrap_or(max_page_size(op.pagination));
-        if has_size {
+        if op.params.iter().any(|p| p.name == size_key) {
             map.insert(size_key.into(), page_size.into());
         }
         let walk = Walk {
@@ -185,24 +190,24 @@ impl Hub {
             } else {
                 Next::First
             },
-            buffer: VecDeque::new(),
-            left: limit,
         };
         futures::stream::try_unfold(walk, |mut w| async move {
-            if w.left == Some(0) {
-                return Ok(None);
-            }
-            while w.buffer.is_empty() {
-                if matches!(w.next, Next::Done) {
-                    return Ok(None);
-                }
-                w.fetch().await?;
-            }
-            let item = w.buffer.pop_front();
-            if let Some(n) = w.left.as_mut() {
-                *n -= 1;
-            }
-            Ok(item.map(|i| (i, w)))
+            Ok(w.fetch().await?.map(|page| (page, w)))
         })
+    }
+
+    /// Stream every item of a list operation, page by page, stopping after
+    /// `limit` items when given. Non-list operations yield nothing.
+    pub fn items(
+        &self,
+        op: &'static Operation,
+        params: &Value,
+        limit: Option<usize>,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+        let items = self
+            .pages(op, params)
+            .map_ok(|page| futures::stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten();
+        items.take(limit.unwrap_or(usize::MAX))
     }
 }

@@ -5,9 +5,8 @@ use serde_json::{Map, Value};
 
 use super::error::CliResult;
 use crate::Hub;
-use crate::catalog::{Operation, Pagination};
-use crate::error::Error;
-use crate::pagination::{max_page_size, view};
+use crate::catalog::Operation;
+use futures::StreamExt;
 
 const COUNTED: &str = "{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})";
 
@@ -37,102 +36,35 @@ pub fn bar(show: bool, len: Option<u64>, what: &str) -> ProgressBar {
     pb
 }
 
-/// The list keys of the pagination styles.
-const ITEM_KEYS: &[&str] = &["results", "logs", "data", "Resources", "resources"];
-
-/// Take a page's items out of `data`, leaving as many nulls in their place.
-fn take_items(data: &mut Value) -> Option<Vec<Value>> {
-    let obj = data.as_object_mut()?;
-    let key = ITEM_KEYS
-        .iter()
-        .find(|k| obj.get(**k).is_some_and(Value::is_array))?;
-    let slot = obj.get_mut(*key)?;
-    let Value::Array(items) = std::mem::take(slot) else {
-        return None;
-    };
-    *slot = Value::Array(vec![Value::Null; items.len()]);
-    Some(items)
-}
-
 /// Walk `op`'s pages from `params`, calling `each` for every item, until the
 /// end or `limit` items. `on_total` gets the total when the first page tells.
-/// One page is held at a time.
+/// One page is held at a time ([`Hub::pages`]).
 pub async fn walk(
     hub: &Hub,
     op: &'static Operation,
-    mut params: Map<String, Value>,
+    params: Map<String, Value>,
     limit: Option<usize>,
     mut on_total: impl FnMut(Option<u64>),
     mut each: impl FnMut(Value) -> CliResult,
 ) -> CliResult<usize> {
-    let style = op.pagination;
-    let size_key = if style == Pagination::Scim {
-        "count"
-    } else {
-        "page_size"
-    };
-    let takes_size = op.params.iter().any(|p| p.name == size_key);
-    let page_size = params
-        .get(size_key)
-        .and_then(Value::as_u64)
-        .unwrap_or(max_page_size(style));
-    if takes_size {
-        params.insert(size_key.into(), page_size.into());
-    }
+    let mut pages = std::pin::pin!(hub.pages(op, &Value::Object(params)));
     let mut seen = 0usize;
-    let mut next_url: Option<String> = None;
     let mut first = true;
-    loop {
-        let mut env = match next_url.take() {
-            Some(u) => hub.call_url(op, &u).await?,
-            None => hub.call(op, &Value::Object(params.clone())).await?,
-        };
-        // Move the items out instead of letting `view` copy them; `view`
-        // then reads the page's links and counts from placeholders.
-        let items = take_items(&mut env.data);
-        let Some(page) = view(style, &env.data, Some(page_size)) else {
-            return Err(Error::Decode {
-                operation: op.qualified_name(),
-                message: format!("the answer is not a {style:?} list page"),
-                excerpt: env.data.to_string().chars().take(200).collect(),
-            }
-            .into());
-        };
-        if first {
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        if std::mem::take(&mut first) {
             on_total(page.total);
-            first = false;
         }
-        let n = page.items.len();
-        for item in items.unwrap_or_default() {
+        for item in page.items {
             if limit.is_some_and(|l| seen >= l) {
                 return Ok(seen);
             }
             each(item)?;
             seen += 1;
         }
-        if !page.has_next || limit.is_some_and(|l| seen >= l) {
-            return Ok(seen);
-        }
-        match style {
-            Pagination::Django | Pagination::DjangoPat | Pagination::DjangoOat => {
-                match page.next_url {
-                    Some(u) => next_url = Some(u),
-                    None => return Ok(seen),
-                }
-            }
-            Pagination::AuditPages => {
-                let cur = params.get("page").and_then(Value::as_u64).unwrap_or(1);
-                params.insert("page".into(), (cur + 1).into());
-            }
-            Pagination::Scim => {
-                let start = env
-                    .data
-                    .get("startIndex")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1);
-                params.insert("startIndex".into(), (start + n as u64).into());
-            }
-            Pagination::None | Pagination::Unpaged => return Ok(seen),
+        if limit.is_some_and(|l| seen >= l) {
+            break;
         }
     }
+    Ok(seen)
 }

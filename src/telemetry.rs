@@ -1,0 +1,933 @@
+//! Telemetry for every binary of the workspace: logs, OpenTelemetry traces and
+//! metrics over OTLP/HTTP (protobuf), and Langfuse (feature `otel`).
+//!
+//! One call sets it all up, before the tokio runtime starts:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use dockerhub_api::telemetry::{self, TelemetryConfig};
+//! let cfg = TelemetryConfig::from_env("dockerhub-agent")?;
+//! let telemetry = telemetry::init(cfg)?;
+//! // … build the runtime, serve …
+//! telemetry.shutdown(); // flush what is queued (outside the runtime)
+//! # Ok(()) }
+//! ```
+//!
+//! - **Logs** go to stderr, human-readable by default, JSON with
+//!   `LOG_FORMAT=json`; the filter is `RUST_LOG`, else `FASTMCP_LOG_LEVEL`,
+//!   else `info`; `NO_COLOR` turns ANSI colours off.
+//! - **Traces**: every `tracing` span of the workspace crates becomes an
+//!   OpenTelemetry span (the SDK's `hub.request`, the MCP server's
+//!   `mcp.tool_call`, the agent's spans), so parent and child follow the call.
+//!   [`set_parent_from_headers`] reads an incoming `traceparent`;
+//!   [`inject_headers`] writes one on an outgoing call.
+//! - **Metrics**: Hub requests, latency, 429s, retries, token mints
+//!   (recorded by the SDK middleware), tool calls ([`record_tool_call`]) and
+//!   agent tasks ([`record_agent_task`]).
+//! - **Export** is on when `OTEL_EXPORTER_OTLP_ENDPOINT` or the Langfuse keys
+//!   are set, and off with `ENABLE_OTEL=false`. Spans are batched on a
+//!   background thread behind a bounded queue: when the queue is full a span
+//!   is dropped and counted ([`dropped_spans`], and the
+//!   `telemetry.spans.dropped` metric), so a down or slow collector never
+//!   slows or fails a request.
+//!
+//! No secret ever becomes an attribute: spans carry operation ids, methods,
+//! route templates (never concrete paths), status codes and counters only.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider as _};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanExporter,
+    SpanProcessor,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Subscriber;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{Layer, Registry};
+
+/// What can go wrong setting telemetry up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// A setting is malformed or inconsistent.
+    #[error("telemetry configuration: {0}")]
+    Config(String),
+    /// The OTLP exporter could not be built.
+    #[error("cannot build the OTLP exporter for {endpoint}: {message}")]
+    Exporter {
+        /// The endpoint (no credentials).
+        endpoint: String,
+        /// Why.
+        message: String,
+    },
+    /// A global subscriber is already installed.
+    #[error("a tracing subscriber is already installed: {0}")]
+    AlreadyInstalled(String),
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Human,
+    /// One JSON object per line (`LOG_FORMAT=json`).
+    Json,
+}
+
+/// Log settings.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// `EnvFilter` directives (`info`, `dockerhub_mcp=debug`).
+    pub filter: String,
+    /// Human or JSON lines.
+    pub format: LogFormat,
+    /// ANSI colours (off when `NO_COLOR` is set).
+    pub color: bool,
+}
+
+/// An OTLP/HTTP destination.
+#[derive(Debug, Clone)]
+pub struct OtlpTarget {
+    /// Base URL; `/v1/traces` and `/v1/metrics` are appended.
+    pub endpoint: String,
+    /// Extra headers (`OTEL_EXPORTER_OTLP_HEADERS`); values are secrets.
+    pub headers: Vec<(String, SecretString)>,
+}
+
+/// Langfuse's OTLP trace endpoint with Basic auth from its key pair.
+#[derive(Debug, Clone)]
+pub struct LangfuseTarget {
+    /// Langfuse base URL (`LANGFUSE_HOST`, default `https://cloud.langfuse.com`).
+    pub host: String,
+    /// `LANGFUSE_PUBLIC_KEY` (`pk-lf-…`).
+    pub public_key: String,
+    /// `LANGFUSE_SECRET_KEY` (`sk-lf-…`).
+    pub secret_key: SecretString,
+}
+
+impl LangfuseTarget {
+    /// The OTLP traces URL of this Langfuse instance.
+    pub fn traces_url(&self) -> String {
+        format!(
+            "{}/api/public/otel/v1/traces",
+            self.host.trim_end_matches('/')
+        )
+    }
+
+    /// `Basic base64(public:secret)`, the header Langfuse expects.
+    pub fn authorization(&self) -> SecretString {
+        let raw = format!("{}:{}", self.public_key, self.secret_key.expose_secret());
+        SecretString::from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+    }
+}
+
+/// Everything [`init`] needs. Build it with [`TelemetryConfig::from_env`].
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// `service.name` of every span and metric (`OTEL_SERVICE_NAME`).
+    pub service_name: String,
+    /// Logs.
+    pub log: LogConfig,
+    /// The OTLP collector, when export is on.
+    pub otlp: Option<OtlpTarget>,
+    /// Langfuse, when its keys are set and export is on.
+    pub langfuse: Option<LangfuseTarget>,
+    /// Spans buffered for export before new ones are dropped
+    /// (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048).
+    pub queue_size: usize,
+    /// Longest wait for the collector per export (`OTEL_EXPORTER_OTLP_TIMEOUT`
+    /// in ms, default 5000). Exports run on a background thread.
+    pub export_timeout: Duration,
+    /// Delay between span batches (`OTEL_BSP_SCHEDULE_DELAY` in ms, default 1000).
+    pub batch_delay: Duration,
+    /// Metric export interval (`OTEL_METRIC_EXPORT_INTERVAL` in ms, default 30000).
+    pub metric_interval: Duration,
+}
+
+/// The environment variables [`TelemetryConfig::from_env`] reads.
+pub const ENV_VARS: &[&str] = &[
+    "OTEL_SERVICE_NAME",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "ENABLE_OTEL",
+    "LANGFUSE_HOST",
+    "LANGFUSE_PUBLIC_KEY",
+    "LANGFUSE_SECRET_KEY",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "FASTMCP_LOG_LEVEL",
+    "NO_COLOR",
+];
+
+impl TelemetryConfig {
+    /// Telemetry off, human logs at `info`: a base for tests and embedders.
+    pub fn new(service_name: impl Into<String>) -> TelemetryConfig {
+        TelemetryConfig {
+            service_name: service_name.into(),
+            log: LogConfig {
+                filter: "info".into(),
+                format: LogFormat::Human,
+                color: true,
+            },
+            otlp: None,
+            langfuse: None,
+            queue_size: 2048,
+            export_timeout: Duration::from_secs(5),
+            batch_delay: Duration::from_secs(1),
+            metric_interval: Duration::from_secs(30),
+        }
+    }
+
+    /// From the process environment; `default_service` names the service
+    /// when `OTEL_SERVICE_NAME` is unset.
+    pub fn from_env(default_service: &str) -> Result<TelemetryConfig, TelemetryError> {
+        TelemetryConfig::from_lookup(default_service, |k| std::env::var(k).ok())
+    }
+
+    /// From a variable lookup (every name read is one of [`ENV_VARS`]).
+    pub fn from_lookup(
+        default_service: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<TelemetryConfig, TelemetryError> {
+        let get = |k: &str| lookup(k).map(|v| v.trim().to_string());
+        let set = |k: &str| get(k).filter(|v| !v.is_empty());
+        let mut cfg = TelemetryConfig::new(
+            set("OTEL_SERVICE_NAME").unwrap_or_else(|| default_service.to_string()),
+        );
+        cfg.log.filter = set("RUST_LOG")
+            .or_else(|| set("FASTMCP_LOG_LEVEL"))
+            .unwrap_or_else(|| "info".into());
+        cfg.log.format = match set("LOG_FORMAT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("human" | "text" | "pretty" | "full") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(TelemetryError::Config(format!(
+                    "LOG_FORMAT={other:?} is not a format; use json or human"
+                )));
+            }
+        };
+        // NO_COLOR: any value, even empty, turns colours off (no-color.org).
+        cfg.log.color = lookup("NO_COLOR").is_none();
+        let ms = |k: &str, default: Duration| -> Result<Duration, TelemetryError> {
+            match set(k) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().map(Duration::from_millis).map_err(|_| {
+                    TelemetryError::Config(format!("{k}={v:?} is not a number of milliseconds"))
+                }),
+            }
+        };
+        cfg.export_timeout = ms("OTEL_EXPORTER_OTLP_TIMEOUT", cfg.export_timeout)?;
+        cfg.batch_delay = ms("OTEL_BSP_SCHEDULE_DELAY", cfg.batch_delay)?;
+        cfg.metric_interval = ms("OTEL_METRIC_EXPORT_INTERVAL", cfg.metric_interval)?;
+        if let Some(v) = set("OTEL_BSP_MAX_QUEUE_SIZE") {
+            cfg.queue_size = v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                TelemetryError::Config(format!(
+                    "OTEL_BSP_MAX_QUEUE_SIZE={v:?} is not a positive number"
+                ))
+            })?;
+        }
+        let enable = match set("ENABLE_OTEL") {
+            None => None,
+            Some(v) => Some(
+                crate::config::parse_bool("ENABLE_OTEL", &v)
+                    .map_err(|e| TelemetryError::Config(e.to_string()))?,
+            ),
+        };
+        if enable == Some(false) {
+            return Ok(cfg);
+        }
+        if let Some(endpoint) = set("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            let headers = match get("OTEL_EXPORTER_OTLP_HEADERS") {
+                Some(h) => parse_headers(&h)?,
+                None => Vec::new(),
+            };
+            check_url("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)?;
+            cfg.otlp = Some(OtlpTarget { endpoint, headers });
+        }
+        match (set("LANGFUSE_PUBLIC_KEY"), set("LANGFUSE_SECRET_KEY")) {
+            (Some(public_key), Some(secret)) => {
+                let host =
+                    set("LANGFUSE_HOST").unwrap_or_else(|| "https://cloud.langfuse.com".into());
+                check_url("LANGFUSE_HOST", &host)?;
+                cfg.langfuse = Some(LangfuseTarget {
+                    host,
+                    public_key,
+                    secret_key: SecretString::from(secret),
+                });
+            }
+            (None, None) => {}
+            _ => {
+                return Err(TelemetryError::Config(
+                    "set both LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY (or neither)".into(),
+                ));
+            }
+        }
+        if enable == Some(true) && !cfg.exports() {
+            return Err(TelemetryError::Config(
+                "ENABLE_OTEL=true but there is nowhere to export: set OTEL_EXPORTER_OTLP_ENDPOINT (or the LANGFUSE_* keys)".into(),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// Whether anything is exported.
+    pub fn exports(&self) -> bool {
+        self.otlp.is_some() || self.langfuse.is_some()
+    }
+}
+
+fn check_url(var: &str, v: &str) -> Result<(), TelemetryError> {
+    match reqwest::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(TelemetryError::Config(format!(
+            "{var}={v:?} is not an http(s) URL (like http://otel-collector:4318)"
+        ))),
+    }
+}
+
+/// `k1=v1,k2=v2` with percent-encoded values (the OTLP exporter spec).
+fn parse_headers(s: &str) -> Result<Vec<(String, SecretString)>, TelemetryError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(TelemetryError::Config(
+                "OTEL_EXPORTER_OTLP_HEADERS: an entry is not key=value (use k1=v1,k2=v2)".into(),
+            ));
+        };
+        let k = k.trim();
+        if http::HeaderName::from_bytes(k.as_bytes()).is_err() {
+            return Err(TelemetryError::Config(format!(
+                "OTEL_EXPORTER_OTLP_HEADERS: {k:?} is not a header name"
+            )));
+        }
+        let v = percent_encoding::percent_decode_str(v.trim()).decode_utf8_lossy();
+        out.push((k.to_string(), SecretString::from(v.into_owned())));
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------- init
+
+/// The running telemetry: flushes and stops the exporters on
+/// [`Telemetry::shutdown`] (or drop).
+pub struct Telemetry {
+    tracers: Vec<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
+    gate: Arc<Gate>,
+    stopped: bool,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("span_exporters", &self.tracers.len())
+            .field("metrics", &self.meters.is_some())
+            .field("dropped_spans", &self.gate.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Telemetry {
+    /// Export what is queued now (blocking; call it outside async code or in
+    /// `spawn_blocking`).
+    pub fn flush(&self) {
+        for t in &self.tracers {
+            let _ = t.force_flush();
+        }
+        if let Some(m) = &self.meters {
+            let _ = m.force_flush();
+        }
+    }
+
+    /// Flush and stop the exporters (blocking, bounded by the export timeout).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    /// Spans dropped so far because the export queue was full.
+    pub fn dropped_spans(&self) -> u64 {
+        self.gate.dropped.load(Ordering::Relaxed)
+    }
+
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        for t in &self.tracers {
+            let _ = t.shutdown();
+        }
+        if let Some(m) = &self.meters {
+            let _ = m.shutdown();
+            if let Ok(mut g) = INSTRUMENTS.write() {
+                *g = None;
+            }
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Set up logs, traces and metrics for the whole process: installs the
+/// global `tracing` subscriber, the metric instruments and the W3C trace
+/// context propagator. Call it once, before the tokio runtime starts; keep
+/// the returned value alive and call [`Telemetry::shutdown`] on exit.
+pub fn init(cfg: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
+    let (telemetry, subscriber) = build(&cfg)?;
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|e| TelemetryError::AlreadyInstalled(e.to_string()))?;
+    if let Some(m) = &telemetry.meters {
+        opentelemetry::global::set_meter_provider(m.clone());
+    }
+    if let Some(t) = telemetry.tracers.first() {
+        opentelemetry::global::set_tracer_provider(t.clone());
+    }
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if cfg.exports() {
+        tracing::info!(
+            service = %cfg.service_name,
+            otlp = cfg.otlp.as_ref().map(|o| o.endpoint.as_str()),
+            langfuse = cfg.langfuse.as_ref().map(|l| l.host.as_str()),
+            "OpenTelemetry export on"
+        );
+    }
+    Ok(telemetry)
+}
+
+/// Which spans and events are exported: the workspace crates only (never
+/// rmcp's payload logs, the HTTP stacks or the exporter itself).
+fn export_filter() -> Targets {
+    Targets::new()
+        .with_target("dockerhub_api", LevelFilter::DEBUG)
+        .with_target("dockerhub_mcp", LevelFilter::INFO)
+        .with_target("dockerhub_agent", LevelFilter::INFO)
+}
+
+/// Build the exporters and a subscriber without installing anything global
+/// except the metric instruments (when metrics are exported). For tests and
+/// embedders that scope the subscriber with `tracing::subscriber::set_default`.
+pub fn build(
+    cfg: &TelemetryConfig,
+) -> Result<(Telemetry, Box<dyn Subscriber + Send + Sync>), TelemetryError> {
+    let gate = Arc::new(Gate {
+        pending: AtomicUsize::new(0),
+        dropped: AtomicU64::new(0),
+        capacity: cfg.queue_size.max(1),
+    });
+    let resource = Resource::builder()
+        .with_service_name(cfg.service_name.clone())
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut tracers = Vec::new();
+    let mut meters = None;
+    if let Some(o) = &cfg.otlp {
+        let base = o.endpoint.trim_end_matches('/');
+        let headers: HashMap<String, String> = o
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
+            .collect();
+        tracers.push(tracer_provider(
+            cfg,
+            &format!("{base}/v1/traces"),
+            headers.clone(),
+            &gate,
+            &resource,
+        )?);
+        let url = format!("{base}/v1/metrics");
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(url.clone())
+            .with_headers(headers)
+            .with_timeout(cfg.export_timeout)
+            .build()
+            .map_err(|e| TelemetryError::Exporter {
+                endpoint: url,
+                message: e.to_string(),
+            })?;
+        let reader = PeriodicReader::builder(exporter)
+            .with_interval(cfg.metric_interval)
+            .build();
+        let provider = SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_reader(reader)
+            .build();
+        let meter = provider.meter("dockerhub-api");
+        let instruments = Instruments::new(&meter, &gate);
+        if let Ok(mut g) = INSTRUMENTS.write() {
+            *g = Some(Arc::new(instruments));
+        }
+        meters = Some(provider);
+    }
+    if let Some(l) = &cfg.langfuse {
+        let headers = HashMap::from([(
+            "Authorization".to_string(),
+            l.authorization().expose_secret().to_string(),
+        )]);
+        tracers.push(tracer_provider(
+            cfg,
+            &l.traces_url(),
+            headers,
+            &gate,
+            &resource,
+        )?);
+    }
+    let env_filter = EnvFilter::try_new(&cfg.log.filter).map_err(|e| {
+        TelemetryError::Config(format!(
+            "log filter {:?} is invalid ({e}); use a level like info or debug, or module=level",
+            cfg.log.filter
+        ))
+    })?;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(cfg.log.color);
+    let fmt_layer: Box<dyn Layer<Registry> + Send + Sync> = match cfg.log.format {
+        LogFormat::Human => fmt.with_filter(env_filter).boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_filter(env_filter)
+            .boxed(),
+    };
+    let mut layers = vec![fmt_layer];
+    for t in &tracers {
+        let tracer = t.tracer("dockerhub-api");
+        layers.push(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false)
+                .with_tracked_inactivity(false)
+                .with_filter(export_filter())
+                .boxed(),
+        );
+    }
+    let subscriber = Registry::default().with(layers);
+    Ok((
+        Telemetry {
+            tracers,
+            meters,
+            gate,
+            stopped: false,
+        },
+        Box::new(subscriber),
+    ))
+}
+
+fn tracer_provider(
+    cfg: &TelemetryConfig,
+    url: &str,
+    headers: HashMap<String, String>,
+    gate: &Arc<Gate>,
+    resource: &Resource,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url.to_string())
+        .with_headers(headers)
+        .with_timeout(cfg.export_timeout)
+        .build()
+        .map_err(|e| TelemetryError::Exporter {
+            endpoint: url.to_string(),
+            message: e.to_string(),
+        })?;
+    let batch = BatchConfigBuilder::default()
+        .with_max_queue_size(cfg.queue_size.max(1))
+        .with_scheduled_delay(cfg.batch_delay)
+        .build();
+    let processor = BatchSpanProcessor::builder(Counted {
+        inner: exporter,
+        gate: gate.clone(),
+    })
+    .with_batch_config(batch)
+    .build();
+    Ok(SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_span_processor(Gated {
+            inner: processor,
+            gate: gate.clone(),
+        })
+        .build())
+}
+
+// ------------------------------------------------------- bounded queue
+
+/// Spans handed to the batch processor and not yet exported, and the ones
+/// dropped because that number reached the queue size.
+#[derive(Debug)]
+struct Gate {
+    pending: AtomicUsize,
+    dropped: AtomicU64,
+    capacity: usize,
+}
+
+/// Admits a span to the batch processor only while fewer than `capacity`
+/// are pending; otherwise drops it and counts it. Never blocks.
+#[derive(Debug)]
+struct Gated {
+    inner: BatchSpanProcessor,
+    gate: Arc<Gate>,
+}
+
+impl SpanProcessor for Gated {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if self.gate.pending.fetch_add(1, Ordering::AcqRel) >= self.gate.capacity {
+            self.gate.pending.fetch_sub(1, Ordering::AcqRel);
+            self.gate.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The OTLP exporter, releasing the gate's places once a batch is done
+/// (exported or failed).
+#[derive(Debug)]
+struct Counted<E> {
+    inner: E,
+    gate: Arc<Gate>,
+}
+
+impl<E: SpanExporter> SpanExporter for Counted<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len();
+        let result = self.inner.export(batch).await;
+        self.gate.pending.fetch_sub(n, Ordering::AcqRel);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Spans dropped because the export queue was full, since [`init`] (0 when
+/// nothing is exported).
+pub fn dropped_spans() -> u64 {
+    instruments().map_or(0, |i| i.gate.dropped.load(Ordering::Relaxed))
+}
+
+// ------------------------------------------------------------- metrics
+
+static INSTRUMENTS: RwLock<Option<Arc<Instruments>>> = RwLock::new(None);
+
+fn instruments() -> Option<Arc<Instruments>> {
+    INSTRUMENTS.read().ok().and_then(|g| g.clone())
+}
+
+struct Instruments {
+    hub_requests: Counter<u64>,
+    hub_duration: Histogram<f64>,
+    hub_rate_limited: Counter<u64>,
+    hub_retries: Counter<u64>,
+    hub_remaining: Gauge<u64>,
+    token_mints: Counter<u64>,
+    tool_calls: Counter<u64>,
+    tool_duration: Histogram<f64>,
+    agent_tasks: Counter<u64>,
+    gate: Arc<Gate>,
+}
+
+impl Instruments {
+    fn new(meter: &Meter, gate: &Arc<Gate>) -> Instruments {
+        let g = gate.clone();
+        // Registered with the meter; kept alive by it.
+        let _dropped = meter
+            .u64_observable_counter("telemetry.spans.dropped")
+            .with_description("Spans dropped because the export queue was full")
+            .with_callback(move |o| o.observe(g.dropped.load(Ordering::Relaxed), &[]))
+            .build();
+        Instruments {
+            hub_requests: meter
+                .u64_counter("hub.requests")
+                .with_description("Docker Hub requests by operation and final status")
+                .build(),
+            hub_duration: meter
+                .f64_histogram("hub.request.duration")
+                .with_unit("s")
+                .with_description("Docker Hub request latency, retries and waits included")
+                .build(),
+            hub_rate_limited: meter
+                .u64_counter("hub.rate_limited")
+                .with_description("HTTP 429 answers from Docker Hub")
+                .build(),
+            hub_retries: meter
+                .u64_counter("hub.retries")
+                .with_description("Docker Hub request retries")
+                .build(),
+            hub_remaining: meter
+                .u64_gauge("hub.rate_limit.remaining")
+                .with_description("X-RateLimit-Remaining of the last answer")
+                .build(),
+            token_mints: meter
+                .u64_counter("hub.token.mints")
+                .with_description("Docker Hub JWT mints by credential kind and outcome")
+                .build(),
+            tool_calls: meter
+                .u64_counter("mcp.tool.calls")
+                .with_description("MCP tool calls by tool, action and error")
+                .build(),
+            tool_duration: meter
+                .f64_histogram("mcp.tool.duration")
+                .with_unit("s")
+                .with_description("MCP tool call latency")
+                .build(),
+            agent_tasks: meter
+                .u64_counter("agent.tasks")
+                .with_description("Agent tasks by final state")
+                .build(),
+            gate: gate.clone(),
+        }
+    }
+}
+
+/// One finished Hub request (all attempts), from the middleware.
+pub(crate) fn record_hub_request(
+    operation: &'static str,
+    method: &str,
+    status: Option<u16>,
+    retries: u32,
+    elapsed: Duration,
+    remaining: Option<u64>,
+) {
+    let Some(i) = instruments() else { return };
+    let status_attr = match status {
+        Some(s) => KeyValue::new("status", i64::from(s)),
+        None => KeyValue::new("status", "transport_error"),
+    };
+    let attrs = [
+        KeyValue::new("operation", operation),
+        KeyValue::new("method", method.to_string()),
+        status_attr,
+    ];
+    i.hub_requests.add(1, &attrs);
+    i.hub_duration.record(elapsed.as_secs_f64(), &attrs);
+    if retries > 0 {
+        i.hub_retries
+            .add(u64::from(retries), &[KeyValue::new("operation", operation)]);
+    }
+    if let Some(r) = remaining {
+        i.hub_remaining.record(r, &[]);
+    }
+}
+
+/// One 429 answer (retried or not).
+pub(crate) fn record_rate_limited(operation: &'static str) {
+    if let Some(i) = instruments() {
+        i.hub_rate_limited
+            .add(1, &[KeyValue::new("operation", operation)]);
+    }
+}
+
+/// One JWT mint.
+pub(crate) fn record_mint(kind: &'static str, ok: bool) {
+    if let Some(i) = instruments() {
+        i.token_mints.add(
+            1,
+            &[
+                KeyValue::new("kind", kind),
+                KeyValue::new("outcome", if ok { "ok" } else { "error" }),
+            ],
+        );
+    }
+}
+
+/// Record one MCP tool call (`hub_repos`, `list`, whether it returned
+/// `isError`, how long it took).
+pub fn record_tool_call(tool: &str, action: &str, is_error: bool, elapsed: Duration) {
+    let Some(i) = instruments() else { return };
+    let attrs = [
+        KeyValue::new("tool", tool.to_string()),
+        KeyValue::new("action", action.to_string()),
+        KeyValue::new("error", is_error),
+    ];
+    i.tool_calls.add(1, &attrs);
+    i.tool_duration.record(elapsed.as_secs_f64(), &attrs[..2]);
+}
+
+/// Record one finished agent task by its final state (`completed`,
+/// `failed`, `canceled`, `input-required`…).
+pub fn record_agent_task(state: &str) {
+    if let Some(i) = instruments() {
+        i.agent_tasks
+            .add(1, &[KeyValue::new("state", state.to_string())]);
+    }
+}
+
+// ------------------------------------------------------ propagation
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// Make `span` a child of the W3C `traceparent` (and `tracestate`) in
+/// `headers`, when there is a valid one. Call it right after creating the
+/// span, before entering it. Returns whether a parent was set.
+pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) -> bool {
+    if !headers.contains_key("traceparent") {
+        return false;
+    }
+    let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    {
+        use opentelemetry::trace::TraceContextExt as _;
+        if !cx.span().span_context().is_valid() {
+            return false;
+        }
+    }
+    span.set_parent(cx).is_ok()
+}
+
+/// Write `span`'s W3C `traceparent` into `headers` of an outgoing call (the
+/// agent's MCP requests), so the callee's spans join this trace.
+pub fn inject_headers(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let cx = span.context();
+    TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<TelemetryConfig, TelemetryError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TelemetryConfig::from_lookup("svc", |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn export_switch() {
+        assert!(!cfg(&[]).unwrap().exports());
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")]).unwrap();
+        assert!(c.exports());
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("ENABLE_OTEL", "false"),
+        ])
+        .unwrap();
+        assert!(!c.exports());
+        assert!(cfg(&[("ENABLE_OTEL", "true")]).is_err());
+        assert!(cfg(&[("LANGFUSE_PUBLIC_KEY", "pk")]).is_err());
+    }
+
+    #[test]
+    fn logs_and_headers() {
+        let c = cfg(&[
+            ("FASTMCP_LOG_LEVEL", "debug"),
+            ("LOG_FORMAT", "JSON"),
+            ("NO_COLOR", ""),
+            ("OTEL_SERVICE_NAME", "x"),
+        ])
+        .unwrap();
+        assert_eq!(c.log.filter, "debug");
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(!c.log.color);
+        assert_eq!(c.service_name, "x");
+        let c = cfg(&[("RUST_LOG", "warn"), ("FASTMCP_LOG_LEVEL", "debug")]).unwrap();
+        assert_eq!(c.log.filter, "warn");
+        let h = parse_headers("api-key=a%20b, x-tenant = t1").unwrap();
+        assert_eq!(h[0].0, "api-key");
+        assert_eq!(h[0].1.expose_secret(), "a b");
+        assert_eq!(h[1].1.expose_secret(), "t1");
+        let e = parse_headers("bad header=sekrit").unwrap_err().to_string();
+        assert!(!e.contains("sekrit"), "{e}");
+    }
+
+    #[test]
+    fn langfuse_basic_auth() {
+        let l = LangfuseTarget {
+            host: "https://lf.example.com/".into(),
+            public_key: "pk-lf-1".into(),
+            secret_key: SecretString::from("sk-lf-2"),
+        };
+        assert_eq!(
+            l.traces_url(),
+            "https://lf.example.com/api/public/otel/v1/traces"
+        );
+        assert_eq!(
+            l.authorization().expose_secret(),
+            "Basic cGstbGYtMTpzay1sZi0y"
+        );
+    }
+}
