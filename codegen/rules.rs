@@ -69,7 +69,11 @@ pub const RULES: &[(&str, u8, RuleFn)] = &[
     ),
     // Found by the CLI's prune: the verify body's `regex` pattern rejects the
     // spec's own example (`v.*`) and every real rule.
-    ("pattern-contradicts-example", 18, pattern_contradicts_example),
+    (
+        "pattern-contradicts-example",
+        18,
+        pattern_contradicts_example,
+    ),
 ];
 
 /// Apply every rule in order; one report entry per rule.
@@ -926,7 +930,9 @@ fn pattern_contradicts_example(spec: &mut Value, _: &Ctx) -> Vec<String> {
         if re.is_match(example) {
             return;
         }
-        touched.push(format!("{path}: pattern {pattern:?} rejects its own example {example:?}; dropped"));
+        touched.push(format!(
+            "{path}: pattern {pattern:?} rejects its own example {example:?}; dropped"
+        ));
         obj.remove("pattern");
     });
     touched

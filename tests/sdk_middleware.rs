@@ -561,7 +561,10 @@ async fn calls_are_paced_before_the_limit_is_hit() {
     }
     let log = emu.requests();
     assert!(log.iter().all(|r| r.status != 429), "{log:?}");
-    assert_eq!(count(&emu, "GET", "/v2/namespaces/acme/repositories/app"), 14);
+    assert_eq!(
+        count(&emu, "GET", "/v2/namespaces/acme/repositories/app"),
+        14
+    );
 }
 
 #[tokio::test]
