@@ -253,7 +253,17 @@ impl TelemetryConfig {
                 ))
             })?;
         }
-        let enable = match set("ENABLE_OTEL") {
+        // Every variable is read up front, whatever the switch says, so that
+        // the set of names read is always the same (see `ENV_VARS`).
+        let enable = set("ENABLE_OTEL");
+        let endpoint = set("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let headers = get("OTEL_EXPORTER_OTLP_HEADERS");
+        let lf_host = set("LANGFUSE_HOST");
+        let lf_public = set("LANGFUSE_PUBLIC_KEY");
+        let lf_secret = lookup("LANGFUSE_SECRET_KEY")
+            .map(|v| SecretString::from(v.trim().to_string()))
+            .filter(|v| !v.expose_secret().is_empty());
+        let enable = match enable {
             None => None,
             Some(v) => Some(
                 crate::config::parse_bool("ENABLE_OTEL", &v)
@@ -263,23 +273,22 @@ impl TelemetryConfig {
         if enable == Some(false) {
             return Ok(cfg);
         }
-        if let Some(endpoint) = set("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            let headers = match get("OTEL_EXPORTER_OTLP_HEADERS") {
+        if let Some(endpoint) = endpoint {
+            let headers = match headers {
                 Some(h) => parse_headers(&h)?,
                 None => Vec::new(),
             };
             check_url("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)?;
             cfg.otlp = Some(OtlpTarget { endpoint, headers });
         }
-        match (set("LANGFUSE_PUBLIC_KEY"), set("LANGFUSE_SECRET_KEY")) {
-            (Some(public_key), Some(secret)) => {
-                let host =
-                    set("LANGFUSE_HOST").unwrap_or_else(|| "https://cloud.langfuse.com".into());
+        match (lf_public, lf_secret) {
+            (Some(public_key), Some(secret_key)) => {
+                let host = lf_host.unwrap_or_else(|| "https://cloud.langfuse.com".into());
                 check_url("LANGFUSE_HOST", &host)?;
                 cfg.langfuse = Some(LangfuseTarget {
                     host,
                     public_key,
-                    secret_key: SecretString::from(secret),
+                    secret_key,
                 });
             }
             (None, None) => {}

@@ -130,7 +130,8 @@ async fn main() -> Result<()> {
             "messageId": format!("m{i}"), "role": "ROLE_USER",
             "parts": [{"data": {"tool": "hub_repos", "action": "list_tags", "params": params}}]}}})
     };
-    let (mut direct, mut task) = (Vec::new(), Vec::new());
+    let health = format!("{}/health", running.url());
+    let (mut direct, mut task, mut http) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..1200 {
         let t = Instant::now();
         let env = hub.call_action(Module::Repos, "list_tags", &params).await?;
@@ -144,6 +145,9 @@ async fn main() -> Result<()> {
             .json()
             .await?;
         let a = t.elapsed();
+        let t = Instant::now();
+        client.get(&health).send().await?.bytes().await?;
+        let h = t.elapsed();
         if env.status_code != 200
             || r["result"]["task"]["status"]["state"] != "TASK_STATE_COMPLETED"
         {
@@ -152,6 +156,7 @@ async fn main() -> Result<()> {
         if i >= 200 {
             direct.push(d);
             task.push(a);
+            http.push(h);
         }
     }
     let (d50, d99) = (pct(&mut direct, 0.5), pct(&mut direct, 0.99));
@@ -167,6 +172,11 @@ async fn main() -> Result<()> {
         "| A2A `SendMessage` with a `{{tool, action, params}}` data part (HTTP, task store, artifact) | {} | {} |",
         us(t50),
         us(t99)
+    );
+    println!(
+        "| (for scale: `GET /health`, the bare HTTP round trip) | {} | {} |",
+        us(pct(&mut http, 0.5)),
+        us(pct(&mut http, 0.99))
     );
     println!(
         "| overhead | +{} | +{} |",

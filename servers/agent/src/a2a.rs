@@ -103,7 +103,8 @@ pub async fn handle(state: Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> R
         "SendMessage" => send_message(&state, params, dialect).await,
         "SendStreamingMessage" => {
             return match start_stream(&state, params).await {
-                Ok((snapshot, rx)) => sse_response(state, id, snapshot, rx, dialect),
+                // a run was just started: a waiting snapshot (a resumed task) does not end the stream
+                Ok((snapshot, rx)) => sse_response(state, id, snapshot, rx, dialect, false),
                 Err(e) => json_response(StatusCode::OK, &rpc_error(&id, &e)),
             };
         }
@@ -125,7 +126,7 @@ pub async fn handle(state: Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> R
                             )),
                         ),
                     ),
-                    Some((t, rx)) => sse_response(state, id, t, rx, dialect),
+                    Some((t, rx)) => sse_response(state, id, t, rx, dialect, true),
                 },
                 Err(e) => json_response(StatusCode::OK, &rpc_error(&id, &e)),
             };
@@ -406,13 +407,15 @@ fn stream_json(ev: &StreamResponse, dialect: Dialect) -> Value {
     }
 }
 
-/// An SSE response: the task snapshot, then its events until a final state.
+/// An SSE response: the task snapshot, then its events until a final state
+/// (`snapshot_ends`: a snapshot already in a final state ends the stream).
 fn sse_response(
     state: Arc<AppState>,
     id: Value,
     snapshot: Task,
     mut rx: Receiver,
     dialect: Dialect,
+    snapshot_ends: bool,
 ) -> Response {
     let (tx, out) = mpsc::channel::<Result<String, std::io::Error>>(64);
     tokio::spawn(async move {
@@ -421,7 +424,7 @@ fn sse_response(
             Ok(format!("data: {v}\n\n"))
         };
         let tid = snapshot.id.clone();
-        let done = is_final(&snapshot.status.state);
+        let done = snapshot_ends && is_final(&snapshot.status.state);
         if tx
             .send(frame(&StreamResponse::Task(snapshot)))
             .await

@@ -327,9 +327,18 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                     tool: call.tool.clone(),
                     arguments: call.arguments.clone(),
                 });
+                // Only the user's answer confirms a destructive call: the MCP server
+                // (which cannot ask the user itself) runs it on `"confirm": true`.
+                let mut arguments = call.arguments.clone();
+                if let Some(o) = arguments.as_object_mut() {
+                    o.remove("confirm");
+                    if call.confirmed {
+                        o.insert("confirm".into(), Value::Bool(true));
+                    }
+                }
                 let outcome = self
                     .backend
-                    .call(&call.tool, call.arguments.clone(), cancel.clone())
+                    .call(&call.tool, arguments, cancel.clone())
                     .await;
                 if cancel.is_cancelled() {
                     return RunEnd::Cancelled;

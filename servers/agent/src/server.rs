@@ -83,6 +83,11 @@ impl Agent {
         let mut demo: Option<dockerhub_emulator_handle::Handle> = None;
         let backend: SharedBackend = match &settings.mcp_url {
             Some(url) => {
+                if settings.demo {
+                    tracing::warn!(
+                        "--demo is ignored with --mcp-url; start the MCP server with --demo instead"
+                    );
+                }
                 Arc::new(crate::mcp::McpBackend::connect(url, settings.mcp_token.clone()).await?)
             }
             None => {

@@ -15,13 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Conversation;
 
-/// Events buffered per task for slow subscribers.
-const CHANNEL: usize = 512;
+/// Events buffered per task for slow subscribers (a lagging one gets the task snapshot).
+const CHANNEL: usize = 128;
 
 struct Record {
     task: Task,
     cancel: CancellationToken,
-    events: broadcast::Sender<StreamResponse>,
+    /// Dropped once the task is terminal, which frees its buffered events.
+    events: Option<broadcast::Sender<StreamResponse>>,
     conversation: Option<Conversation>,
     running: bool,
     updated: Instant,
@@ -110,7 +111,7 @@ impl TaskStore {
             Record {
                 task,
                 cancel: cancel.clone(),
-                events,
+                events: Some(events),
                 conversation: None,
                 running: false,
                 updated: now,
@@ -141,8 +142,14 @@ impl TaskStore {
     /// A copy of a task and a receiver of its next events, taken atomically.
     pub fn subscribe(&self, id: &str) -> Option<(Task, broadcast::Receiver<StreamResponse>)> {
         let mut g = self.lock();
-        self.live(&mut g, id)
-            .map(|r| (r.task.clone(), r.events.subscribe()))
+        self.live(&mut g, id).map(|r| {
+            let rx = match &r.events {
+                Some(tx) => tx.subscribe(),
+                // terminal: a closed channel, so readers stop after the snapshot
+                None => broadcast::channel(1).1,
+            };
+            (r.task.clone(), rx)
+        })
     }
 
     /// Mark a task as running a step, taking its conversation. Fails when
@@ -206,7 +213,12 @@ impl TaskStore {
             StreamResponse::Message(_) => {}
         }
         r.updated = Instant::now();
-        let _ = r.events.send(event);
+        if let Some(tx) = &r.events {
+            let _ = tx.send(event);
+        }
+        if r.task.status.state.is_terminal() {
+            r.events = None;
+        }
         true
     }
 

@@ -249,6 +249,38 @@ async fn destructive_action_waits_for_confirmation() {
         "{r}"
     );
     assert!(a.emu.requests().iter().any(|r| r.method == "DELETE"));
+    // confirmed over a stream: the stream runs past the waiting snapshot to the end
+    let r = rpc(
+        &a.url,
+        "SendMessage",
+        data_msg(
+            "hub_teams",
+            "delete",
+            json!({"org_name": "acme", "group_name": "developers"}),
+        ),
+    )
+    .await;
+    let sid = r["result"]["task"]["id"].as_str().unwrap().to_string();
+    let mut msg = text_msg("yes");
+    msg["message"]["taskId"] = json!(sid);
+    let evs = rpc_stream(&a.url, "SendStreamingMessage", msg).await;
+    assert_eq!(
+        evs[0]["result"]["task"]["status"]["state"],
+        "TASK_STATE_INPUT_REQUIRED"
+    );
+    assert_eq!(
+        evs.last().unwrap()["result"]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED",
+        "{evs:?}"
+    );
+    assert_eq!(
+        a.emu
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        2
+    );
     // a second destructive call, declined
     let r = rpc(
         &a.url,
@@ -274,7 +306,7 @@ async fn destructive_action_waits_for_confirmation() {
             .iter()
             .filter(|r| r.method == "DELETE")
             .count(),
-        1
+        2
     );
     a.running.shutdown().await.unwrap();
 }

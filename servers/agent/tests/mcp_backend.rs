@@ -119,6 +119,15 @@ async fn tools_through_the_mcp_server() {
         "{r}"
     );
 
+    let id = r["result"]["task"]["id"].as_str().unwrap().to_string();
+    let mut msg = text_msg("yes");
+    msg["message"]["taskId"] = json!(id);
+    let r = rpc(&a.url, "SendMessage", msg).await;
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "the confirmed call runs on the MCP server: {r}"
+    );
+
     a.running.shutdown().await.unwrap();
     let _ = child.kill().await;
 }

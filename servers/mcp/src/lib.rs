@@ -50,7 +50,22 @@ pub async fn serve_stdio(server: McpServer) -> Result<()> {
     Ok(())
 }
 
-/// The tracing filter for a log level setting (`FASTMCP_LOG_LEVEL`).
+/// The telemetry settings of the server: the environment
+/// ([`dockerhub_api::telemetry::TelemetryConfig::from_env`], service name
+/// `dockerhub-mcp`), with the log filter from `RUST_LOG`, else
+/// `--log-level` / `FASTMCP_LOG_LEVEL`, passed through [`log_filter`].
+pub fn telemetry_config(cfg: &Config) -> Result<dockerhub_api::telemetry::TelemetryConfig> {
+    let mut t = dockerhub_api::telemetry::TelemetryConfig::from_env("dockerhub-mcp")
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    t.log.filter = log_filter(rust_log.as_deref().unwrap_or(&cfg.log_level));
+    Ok(t)
+}
+
+/// The tracing filter for a log level setting (`RUST_LOG`, or its alias
+/// `FASTMCP_LOG_LEVEL`).
 ///
 /// rmcp logs whole requests, tool arguments included, at `debug`; arguments
 /// can hold secrets (`hub_auth` passwords), so rmcp is capped at `info`

@@ -1,21 +1,29 @@
-//! `dockerhub-mcp` binary: parse flags, log to stderr, serve.
+//! `dockerhub-mcp` binary: parse flags, set up logs (stderr) and
+//! OpenTelemetry export, serve, flush telemetry on exit.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use dockerhub_api::Hub;
 use dockerhub_mcp::{Config, Transport};
-use tracing_subscriber::EnvFilter;
-
 fn main() -> ExitCode {
     let cfg = Config::parse();
-    let filter = EnvFilter::try_new(dockerhub_mcp::log_filter(&cfg.log_level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .init();
+    // Before the runtime starts: the OTLP exporters run on their own threads.
+    let telemetry = match dockerhub_mcp::telemetry_config(&cfg).and_then(|t| {
+        dockerhub_api::telemetry::init(t).map_err(|e| dockerhub_mcp::Error::Config(e.to_string()))
+    }) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("dockerhub-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = serve(cfg);
+    telemetry.shutdown();
+    code
+}
+
+fn serve(cfg: Config) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -14,6 +14,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use crate::args::{Args, ToolError, parse_args};
 use crate::config::Config;
@@ -457,9 +458,41 @@ impl ServerHandler for McpServer {
                 None,
             ));
         };
-        match self.dispatch(module, &request, &context).await {
-            Ok(r) => Ok(r),
-            Err(e) => Ok(CallToolResponse::Complete(e.into_result())),
+        let tool = module.tool_name();
+        // Only a known action name becomes an attribute (never free text).
+        let action = request
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("action"))
+            .and_then(Value::as_str)
+            .and_then(|a| find_action(module, a))
+            .map_or("unknown", |a| a.name());
+        let span = tracing::info_span!(
+            "mcp.tool_call",
+            otel.name = %format_args!("tools/call {tool}"),
+            otel.kind = "server",
+            tool,
+            action,
+            is_error = tracing::field::Empty,
+        );
+        if let Some(parts) = context.extensions.get::<http::request::Parts>() {
+            dockerhub_api::telemetry::set_parent_from_headers(&span, &parts.headers);
         }
+        let started = std::time::Instant::now();
+        let response = match self
+            .dispatch(module, &request, &context)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => CallToolResponse::Complete(e.into_result()),
+        };
+        let is_error = match &response {
+            CallToolResponse::Complete(r) => r.is_error == Some(true),
+            _ => false,
+        };
+        span.record("is_error", is_error);
+        dockerhub_api::telemetry::record_tool_call(tool, action, is_error, started.elapsed());
+        Ok(response)
     }
 }

@@ -36,7 +36,18 @@ fn sdk_vars() -> BTreeSet<String> {
     });
     let mut vars = seen.into_inner().unwrap();
     vars.insert("NO_COLOR".into());
+    vars.extend(telemetry_vars());
     vars
+}
+
+/// Every variable the telemetry setup (logs, OpenTelemetry, Langfuse) reads, recorded through its lookup hook.
+fn telemetry_vars() -> BTreeSet<String> {
+    let seen = Mutex::new(BTreeSet::new());
+    let _ = dockerhub_api::telemetry::TelemetryConfig::from_lookup("dockerhub-mcp", |name| {
+        seen.lock().unwrap().insert(name.to_string());
+        None
+    });
+    seen.into_inner().unwrap()
 }
 
 /// `NAME=` entries of `.env.example`, commented out or not.

@@ -1,0 +1,177 @@
+//! Collector-down benchmark (`cargo bench -p dockerhub-mcp --bench telemetry`).
+//!
+//! Tool-call latency (in-process rmcp client → handler → SDK → emulator over
+//! loopback, `hub_repos.get`, rate limit off) with telemetry:
+//!
+//! - **off**: logs only, no exporter;
+//! - **down**: OTLP export to a port where nothing listens;
+//! - **stall**: OTLP export to a listener that accepts and never answers.
+//!
+//! Each scenario runs in its own child process (the same binary, `BENCH_SCENARIO`
+//! set) because `telemetry::init` installs process-global state, exactly as
+//! the `dockerhub-mcp` binary does. Scenarios are interleaved over rounds;
+//! the table reports the median of the rounds. Prints a markdown table for
+//! docs/benchmarks.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark binary
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use dockerhub_api::Hub;
+use dockerhub_api::telemetry::{self, OtlpTarget, TelemetryConfig};
+use dockerhub_mcp::Config;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use serde_json::json;
+
+const CALLS: usize = 2_000;
+const WARMUP: usize = 200;
+const ROUNDS: usize = 3;
+const SCENARIOS: [&str; 3] = ["off", "down", "stall"];
+
+fn get_args() -> CallToolRequestParams {
+    CallToolRequestParams::new("hub_repos").with_arguments(
+        json!({"action": "get", "params": {"namespace": "acme", "repository": "app"}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Child: run one scenario, print `p50_us p99_us mean_us dropped shutdown_ms`.
+fn child(scenario: &str) {
+    let mut cfg = TelemetryConfig::new("dockerhub-mcp-bench");
+    cfg.log.filter = "warn".into();
+    cfg.log.color = false;
+    let _holder = match scenario {
+        "off" => None,
+        "down" => {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            drop(l);
+            cfg.otlp = Some(OtlpTarget {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                headers: vec![],
+            });
+            None
+        }
+        "stall" => {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            cfg.otlp = Some(OtlpTarget {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                headers: vec![],
+            });
+            // Accept, read and never answer.
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                for s in l.incoming().flatten() {
+                    let mut s2 = s.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 4096];
+                        while matches!(s2.read(&mut buf), Ok(n) if n > 0) {}
+                    });
+                    held.push(s);
+                }
+            });
+            Some(())
+        }
+        other => panic!("unknown scenario {other}"),
+    };
+    // As in the binary: telemetry first, then the runtime.
+    let tel = telemetry::init(cfg).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lat = rt.block_on(async {
+        let cfg = Config::from_args(["dockerhub-mcp"]).unwrap();
+        let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
+            .await
+            .unwrap();
+        emu.set_rate_limit(0, Duration::from_secs(60));
+        let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg).unwrap()).unwrap();
+        let (a, b) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(a).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let client = ().serve(b).await.unwrap();
+        for _ in 0..WARMUP {
+            client.call_tool(get_args()).await.unwrap();
+        }
+        let mut v = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let r = client.call_tool(get_args()).await.unwrap();
+            v.push(t.elapsed());
+            assert_ne!(r.is_error, Some(true), "tool calls succeed");
+        }
+        let _ = client.cancel().await;
+        emu.shutdown().await;
+        v
+    });
+    drop(rt);
+    let mut sorted = lat.clone();
+    sorted.sort();
+    let mean = lat.iter().sum::<Duration>() / lat.len() as u32;
+    let dropped = telemetry::dropped_spans();
+    let t = Instant::now();
+    tel.shutdown();
+    println!(
+        "{} {} {} {} {}",
+        pct(&sorted, 0.5).as_micros(),
+        pct(&sorted, 0.99).as_micros(),
+        mean.as_micros(),
+        dropped,
+        t.elapsed().as_millis()
+    );
+}
+
+fn main() {
+    if let Ok(s) = std::env::var("BENCH_SCENARIO") {
+        child(&s);
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut results: Vec<(&str, Vec<[u64; 5]>)> = SCENARIOS.iter().map(|s| (*s, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for (name, out) in results.iter_mut() {
+            let o = std::process::Command::new(&exe)
+                .env("BENCH_SCENARIO", *name)
+                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+            let line = String::from_utf8_lossy(&o.stdout);
+            let n: Vec<u64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            eprintln!("round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shutdown {} ms", n[0], n[1], n[2], n[3], n[4]);
+            out.push([n[0], n[1], n[2], n[3], n[4]]);
+        }
+    }
+    let med = |v: &[[u64; 5]], i: usize| {
+        let mut x: Vec<u64> = v.iter().map(|r| r[i]).collect();
+        x.sort();
+        x[x.len() / 2]
+    };
+    let off_p50 = med(&results[0].1, 0) as f64;
+    println!("| telemetry | p50 | p99 | mean | p50 vs off | spans dropped | shutdown |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, v) in &results {
+        let p50 = med(v, 0);
+        println!(
+            "| {name} | {p50} µs | {} µs | {} µs | {:+.1} % | {} | {} ms |",
+            med(v, 1),
+            med(v, 2),
+            (p50 as f64 / off_p50 - 1.0) * 100.0,
+            med(v, 3),
+            med(v, 4)
+        );
+    }
+}

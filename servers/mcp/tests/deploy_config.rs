@@ -1,0 +1,234 @@
+//! The Kubernetes manifests in `docker/k8s/` and the MCP service of `docker/agent.compose.yml`, checked
+//! statically: every manifest parses; every variable they pass to dockerhub-mcp is one it reads (a flag's env
+//! name, an SDK variable or a telemetry variable); the ConfigMap's values are accepted by the server's own
+//! parsers; the Deployment probes /health, runs non-root and takes Docker Hub credentials from a Secret.
+//! (`.env.example` and `docker/mcp.compose.yml` are checked the same way in `real_clients_config.rs`.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use clap::CommandFactory;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn yaml(rel: &str) -> Value {
+    yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
+}
+
+/// Every variable dockerhub-mcp reads: flag env names, the SDK's and telemetry's lookups.
+fn known() -> BTreeSet<String> {
+    let seen = Mutex::new(BTreeSet::new());
+    let _ = dockerhub_api::Config::from_lookup(|name| {
+        seen.lock().unwrap().insert(name.to_string());
+        None
+    });
+    let _ = dockerhub_api::telemetry::TelemetryConfig::from_lookup("dockerhub-mcp", |name| {
+        seen.lock().unwrap().insert(name.to_string());
+        None
+    });
+    let mut vars = seen.into_inner().unwrap();
+    vars.extend(
+        dockerhub_mcp::Config::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().to_string()),
+    );
+    vars.insert("NO_COLOR".into());
+    vars
+}
+
+/// `KEY: value` entries of a YAML map, plus keys of commented-out `# KEY: …` lines right under it.
+fn keys_with_comments(text: &str, section: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with(section) {
+            inside = true;
+            continue;
+        }
+        if inside && !line.starts_with("  ") && !line.trim().is_empty() {
+            inside = false;
+        }
+        if !inside {
+            continue;
+        }
+        let t = line.trim().trim_start_matches('#').trim();
+        if let Some((k, _)) = t.split_once(':')
+            && !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            out.insert(k.to_string());
+        }
+    }
+    out
+}
+
+const MANIFESTS: &[&str] = &[
+    "docker/k8s/kustomization.yaml",
+    "docker/k8s/configmap.yaml",
+    "docker/k8s/secret.example.yaml",
+    "docker/k8s/deployment.yaml",
+    "docker/k8s/service.yaml",
+];
+
+#[test]
+fn manifests_parse_and_have_the_expected_kinds() {
+    let kinds: BTreeMap<&str, String> = MANIFESTS
+        .iter()
+        .map(|m| (*m, yaml(m)["kind"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(
+        kinds.values().cloned().collect::<BTreeSet<_>>(),
+        [
+            "ConfigMap",
+            "Deployment",
+            "Kustomization",
+            "Secret",
+            "Service"
+        ]
+        .map(String::from)
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+    );
+    let listed: Vec<String> = yaml("docker/k8s/kustomization.yaml")["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    for r in &listed {
+        assert!(
+            repo_root().join("docker/k8s").join(r).exists(),
+            "kustomization lists a missing file {r}"
+        );
+    }
+}
+
+#[test]
+fn deployment_probes_health_runs_non_root_and_reads_secrets() {
+    let d = yaml("docker/k8s/deployment.yaml");
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert!(pod["securityContext"]["runAsUser"].as_u64().unwrap() > 0);
+    let c = &pod["containers"][0];
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/health");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/health");
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+    let secret = yaml("docker/k8s/secret.example.yaml");
+    let cm = yaml("docker/k8s/configmap.yaml");
+    let refs: Vec<(&str, &str)> = c["envFrom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            if let Some(n) = e["configMapRef"]["name"].as_str() {
+                Some(("ConfigMap", n))
+            } else {
+                e["secretRef"]["name"].as_str().map(|n| ("Secret", n))
+            }
+        })
+        .collect();
+    assert!(refs.contains(&("ConfigMap", cm["metadata"]["name"].as_str().unwrap())));
+    assert!(refs.contains(&("Secret", secret["metadata"]["name"].as_str().unwrap())));
+    let secret_keys = secret["stringData"].as_object().unwrap();
+    assert!(secret_keys.contains_key("DOCKER_HUB_TOKEN"));
+    assert!(secret_keys.contains_key("MCP_AUTH_TOKENS"));
+    let cm_data = cm["data"].as_object().unwrap();
+    for k in secret_keys.keys() {
+        assert!(!cm_data.contains_key(k), "{k} belongs in the Secret only");
+    }
+    let port = c["ports"][0]["containerPort"].as_u64().unwrap();
+    assert_eq!(cm_data["PORT"].as_str().unwrap(), port.to_string());
+    let svc = yaml("docker/k8s/service.yaml");
+    assert_eq!(
+        svc["spec"]["selector"],
+        d["spec"]["template"]["metadata"]["labels"]
+    );
+}
+
+#[test]
+fn manifests_and_agent_compose_pass_only_variables_the_server_reads() {
+    let known = known();
+    let mut passed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let cm = yaml("docker/k8s/configmap.yaml");
+    passed.insert(
+        "configmap.yaml".into(),
+        cm["data"].as_object().unwrap().keys().cloned().collect(),
+    );
+    passed.insert(
+        "secret.example.yaml".into(),
+        keys_with_comments(&read("docker/k8s/secret.example.yaml"), "stringData:"),
+    );
+    let d = yaml("docker/k8s/deployment.yaml");
+    passed.insert(
+        "deployment.yaml".into(),
+        d["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect(),
+    );
+    let agent = yaml("docker/agent.compose.yml");
+    passed.insert(
+        "agent.compose.yml (service mcp)".into(),
+        agent["services"]["mcp"]["environment"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect(),
+    );
+    for (file, vars) in &passed {
+        assert!(!vars.is_empty(), "{file}: no variables found");
+        let unknown: Vec<&String> = vars.iter().filter(|v| !known.contains(*v)).collect();
+        assert!(
+            unknown.is_empty(),
+            "{file} passes variables dockerhub-mcp does not read: {unknown:?}"
+        );
+    }
+}
+
+#[test]
+fn configmap_values_are_accepted_by_the_server() {
+    let cm = yaml("docker/k8s/configmap.yaml");
+    let data: BTreeMap<String, String> = cm["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    // Flags: each env name maps to its long flag; the server's own parser checks the values.
+    let cmd = dockerhub_mcp::Config::command();
+    let mut args = vec!["dockerhub-mcp".to_string()];
+    for a in cmd.get_arguments() {
+        let (Some(env), Some(long)) = (a.get_env(), a.get_long()) else {
+            continue;
+        };
+        if let Some(v) = data.get(env.to_string_lossy().as_ref()) {
+            args.push(format!("--{long}={v}"));
+        }
+    }
+    let cfg = dockerhub_mcp::Config::from_args(&args).unwrap();
+    assert_eq!(cfg.transport, dockerhub_mcp::Transport::StreamableHttp);
+    assert!(cfg.read_only);
+    // Telemetry: the same lookup the binary uses.
+    let t = dockerhub_api::telemetry::TelemetryConfig::from_lookup("dockerhub-mcp", |k| {
+        data.get(k).cloned()
+    })
+    .unwrap();
+    assert!(t.otlp.is_some(), "the ConfigMap turns export on");
+    assert_eq!(t.log.format, dockerhub_api::telemetry::LogFormat::Json);
+}

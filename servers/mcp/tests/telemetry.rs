@@ -1,0 +1,322 @@
+//! OpenTelemetry export, checked end to end against a local OTLP/HTTP
+//! receiver that decodes protobuf: an MCP tool call over streamable HTTP
+//! (with a `traceparent`) makes a Hub request against the emulator that is
+//! answered 429 once; the spans, their links and attributes, the retry, the
+//! metrics and the absence of any secret are asserted on what was exported.
+//! Also: the Langfuse settings produce its Basic auth header.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dockerhub_api::telemetry::{self, LangfuseTarget, OtlpTarget, TelemetryConfig};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
+use prost::Message;
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::json;
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+#[handler]
+async fn collect(req: &Request, body: Body, log: poem::web::Data<&Log>) -> Response {
+    let bytes = body.into_vec().await.unwrap_or_default();
+    log.lock().unwrap().push(Received {
+        path: req.uri().path().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: bytes,
+    });
+    // An empty protobuf message is a valid Export*ServiceResponse.
+    Response::builder()
+        .content_type("application/x-protobuf")
+        .body(Vec::<u8>::new())
+}
+
+/// A local OTLP/HTTP receiver on 127.0.0.1; returns its base URL and log.
+async fn receiver() -> (String, Log) {
+    let log: Log = Arc::default();
+    let app = Route::new()
+        .at("/v1/traces", post(collect))
+        .at("/v1/metrics", post(collect))
+        .at("/api/public/otel/v1/traces", post(collect))
+        .data(log.clone());
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+    });
+    (format!("http://{addr}"), log)
+}
+
+fn attr_str(kv: &KeyValue) -> String {
+    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(AnyValue::StringValue(s)) => s.clone(),
+        Some(AnyValue::IntValue(i)) => i.to_string(),
+        Some(AnyValue::BoolValue(b)) => b.to_string(),
+        Some(AnyValue::DoubleValue(d)) => d.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    kvs.iter().map(|kv| (kv.key.clone(), attr_str(kv))).collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct SpanView {
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent: String,
+    attrs: BTreeMap<String, String>,
+    events: Vec<String>,
+}
+
+fn spans(log: &[Received]) -> Vec<SpanView> {
+    let mut out = Vec::new();
+    for r in log.iter().filter(|r| r.path.ends_with("/v1/traces")) {
+        let req = ExportTraceServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
+        for rs in req.resource_spans {
+            for ss in rs.scope_spans {
+                for s in ss.spans {
+                    out.push(SpanView {
+                        name: s.name.clone(),
+                        trace_id: hex(&s.trace_id),
+                        span_id: hex(&s.span_id),
+                        parent: hex(&s.parent_span_id),
+                        attrs: attrs(&s.attributes),
+                        events: s.events.iter().map(|e| e.name.clone()).collect(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn metric_names(log: &[Received]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in log.iter().filter(|r| r.path == "/v1/metrics") {
+        let req = ExportMetricsServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
+        for rm in req.resource_metrics {
+            for sm in rm.scope_metrics {
+                out.extend(sm.metrics.into_iter().map(|m| m.name));
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
+    let (url, log) = receiver().await;
+    let mut cfg = TelemetryConfig::new("dockerhub-mcp-test");
+    cfg.log.filter = "warn".into();
+    cfg.log.color = false;
+    cfg.otlp = Some(OtlpTarget {
+        endpoint: url.clone(),
+        headers: vec![("x-tenant".into(), "t1".to_string().into())],
+    });
+    cfg.batch_delay = Duration::from_millis(100);
+    cfg.metric_interval = Duration::from_secs(3600);
+    let (tel, subscriber) = telemetry::build(&cfg).unwrap();
+    let guard = tracing::subscriber::set_default(subscriber);
+
+    // The MCP server over streamable HTTP, against the demo emulator.
+    let args = ["--transport", "streamable-http", "--port", "0"];
+    let server_cfg = common::config(&args);
+    let (emu, mut hub_cfg) = dockerhub_api::demo::start(server_cfg.hub_config().unwrap())
+        .await
+        .unwrap();
+    // A 429 zeroes the quota snapshot and the pacer then waits for the reset;
+    // cap that wait so the test stays short.
+    hub_cfg.retry.max_wait = Duration::from_secs(1);
+    let server =
+        dockerhub_mcp::build_server(&server_cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
+    let h = dockerhub_mcp::http::start_http(&server_cfg, server, None)
+        .await
+        .unwrap();
+    emu.inject_fault(dockerhub_emulator::Fault {
+        method: Some("GET".into()),
+        path: "/v2/namespaces/acme/repositories".into(),
+        count: 1,
+        kind: dockerhub_emulator::FaultKind::Status {
+            status: 429,
+            retry_after: None,
+            retry_after_secs: 1,
+        },
+    });
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let headers = HashMap::from([(
+        http::HeaderName::from_static("traceparent"),
+        http::HeaderValue::from_str(&format!("00-{trace_id}-{caller_span}-01")).unwrap(),
+    )]);
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(h.mcp_url()).custom_headers(headers),
+    );
+    let client = common::TestClient::default()
+        .serve(transport)
+        .await
+        .expect("initialize");
+    let r = common::call(
+        &client,
+        "hub_repos",
+        json!({"action": "list", "params": {"namespace": "acme"}}),
+    )
+    .await;
+    assert!(!common::is_error(&r), "{}", common::text(&r));
+    assert_eq!(
+        emu.requests().iter().filter(|q| q.status == 429).count(),
+        1,
+        "one 429 was injected and retried"
+    );
+    let _ = client.cancel().await;
+    h.shutdown().await.unwrap();
+    drop(guard);
+    // Flush on a blocking thread: the exporters post to the receiver, which
+    // runs on this runtime.
+    let tel = tokio::task::spawn_blocking(move || {
+        tel.flush();
+        tel
+    })
+    .await
+    .unwrap();
+
+    let got = log.lock().unwrap().clone();
+    let spans = spans(&got);
+    let tool = spans
+        .iter()
+        .find(|s| s.attrs.get("tool").map(String::as_str) == Some("hub_repos"))
+        .unwrap_or_else(|| panic!("no tool span in {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
+    assert_eq!(tool.name, "tools/call hub_repos");
+    assert_eq!(tool.attrs["action"], "list");
+    assert_eq!(tool.attrs["is_error"], "false");
+    assert_eq!(tool.trace_id, trace_id, "incoming traceparent continues the trace");
+    assert_eq!(tool.parent, caller_span, "the caller's span is the parent");
+    let hub = spans
+        .iter()
+        .find(|s| s.name == "hub.request" && s.attrs.get("method").map(String::as_str) == Some("GET"))
+        .expect("a hub.request span");
+    assert_eq!(hub.parent, tool.span_id, "the Hub span is a child of the tool span");
+    assert_eq!(hub.trace_id, trace_id);
+    assert_eq!(hub.attrs["route"], "/v2/namespaces/{namespace}/repositories");
+    assert!(!hub.attrs["operation"].is_empty());
+    assert_eq!(hub.attrs["status"], "200");
+    assert_eq!(hub.attrs["retries"], "1", "the retry is visible: {:?}", hub.attrs);
+    assert!(hub.attrs.contains_key("wait_ms"));
+    assert!(
+        hub.attrs.contains_key("rate_limit_remaining"),
+        "{:?}",
+        hub.attrs
+    );
+    assert!(
+        hub.events.iter().any(|e| e == "retrying"),
+        "retry event: {:?}",
+        hub.events
+    );
+
+    let metrics = metric_names(&got);
+    for m in [
+        "hub.requests",
+        "hub.request.duration",
+        "hub.rate_limited",
+        "hub.retries",
+        "hub.rate_limit.remaining",
+        "hub.token.mints",
+        "mcp.tool.calls",
+        "mcp.tool.duration",
+    ] {
+        assert!(metrics.iter().any(|n| n == m), "metric {m} missing: {metrics:?}");
+    }
+    assert!(
+        got.iter().all(|r| r.headers.iter().any(|(k, v)| k == "x-tenant" && v == "t1")),
+        "OTEL_EXPORTER_OTLP_HEADERS are sent"
+    );
+
+    // The canary: the Hub password (and any JWT) appears in no exported byte.
+    let canary = dockerhub_emulator::demo::PASSWORD.as_bytes();
+    for r in &got {
+        assert!(!contains(&r.body, canary), "secret in {}", r.path);
+        assert!(!contains(&r.body, b"eyJ"), "a JWT in {}", r.path);
+        assert!(!contains(&r.body, b"Bearer"), "a bearer in {}", r.path);
+        for (k, v) in &r.headers {
+            assert!(!v.contains(dockerhub_emulator::demo::PASSWORD), "secret in header {k}");
+        }
+    }
+    tokio::task::spawn_blocking(move || tel.shutdown())
+        .await
+        .unwrap();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn langfuse_settings_send_basic_auth() {
+    let (url, log) = receiver().await;
+    let vars = HashMap::from([
+        ("LANGFUSE_HOST", url.clone()),
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-test".to_string()),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-canary".to_string()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+        ("RUST_LOG", "warn".to_string()),
+    ]);
+    let cfg = TelemetryConfig::from_lookup("lf-test", |k| vars.get(k).cloned()).unwrap();
+    assert!(cfg.otlp.is_none());
+    let lf: &LangfuseTarget = cfg.langfuse.as_ref().unwrap();
+    assert!(!format!("{cfg:?}").contains("sk-lf-canary"), "Debug hides the secret");
+    assert_eq!(lf.traces_url(), format!("{url}/api/public/otel/v1/traces"));
+    let (tel, subscriber) = telemetry::build(&cfg).unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!(target: "dockerhub_mcp::server", "mcp.tool_call", tool = "hub_admin", action = "whoami");
+        let _e = span.enter();
+    });
+    tokio::task::spawn_blocking(move || tel.shutdown())
+        .await
+        .unwrap();
+    let got = log.lock().unwrap().clone();
+    let req = got
+        .iter()
+        .find(|r| r.path == "/api/public/otel/v1/traces")
+        .expect("Langfuse got the trace");
+    let auth = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.clone())
+        .expect("Authorization header");
+    // base64("pk-lf-test:sk-lf-canary")
+    assert_eq!(auth, "Basic cGstbGYtdGVzdDpzay1sZi1jYW5hcnk=");
+    assert!(!contains(&req.body, b"sk-lf-canary"));
+    assert_eq!(spans(&got)[0].attrs["tool"], "hub_admin");
+}
