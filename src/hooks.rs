@@ -345,6 +345,7 @@ impl Inner {
         let mut attempt: u32 = 0;
         let mut waited = Duration::ZERO;
         let mut reminted = false;
+        let mut server_said_when = false;
         let mut newer_than: Option<u64> = None;
         let route = op.map_or("/v2/auth", |o| o.path);
         let operation = op.map_or("auth", |o| o.id);
@@ -363,7 +364,11 @@ impl Inner {
         let outcome = async move {
             loop {
                 attempt += 1;
-                if let Some(d) = self.pace()
+                // A retry after an explicit `Retry-After` has already waited
+                // as long as Hub asked: the pacer must not add the rest of
+                // the window on top.
+                if !std::mem::take(&mut server_said_when)
+                    && let Some(d) = self.pace()
                     && waited + d <= policy.budget
                 {
                     tracing::debug!(wait_ms = d.as_millis() as u64, "pacing: quota is low");
@@ -480,6 +485,7 @@ impl Inner {
                     "retrying"
                 );
                 drop(result);
+                server_said_when = retry_after.is_some();
                 self.clock.sleep(wait).await;
                 waited += wait;
             }

@@ -315,9 +315,24 @@ impl TelemetryConfig {
 fn check_url(var: &str, v: &str) -> Result<(), TelemetryError> {
     match reqwest::Url::parse(v) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        // The value is not shown: a malformed URL may still hold a credential.
         _ => Err(TelemetryError::Config(format!(
-            "{var}={v:?} is not an http(s) URL (like http://otel-collector:4318)"
+            "{var} is not an http(s) URL (like http://otel-collector:4318)"
         ))),
+    }
+}
+
+/// A URL as it may be logged: without user info, query or fragment.
+fn safe_url(v: &str) -> String {
+    match reqwest::Url::parse(v) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
     }
 }
 
@@ -402,6 +417,8 @@ impl Telemetry {
     }
 }
 
+/// Dropping flushes and stops the exporters like [`Telemetry::shutdown`]:
+/// this blocks, so drop it outside async code (or in `spawn_blocking`).
 impl Drop for Telemetry {
     fn drop(&mut self) {
         self.stop();
@@ -426,8 +443,8 @@ pub fn init(cfg: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     if cfg.exports() {
         tracing::info!(
             service = %cfg.service_name,
-            otlp = cfg.otlp.as_ref().map(|o| o.endpoint.as_str()),
-            langfuse = cfg.langfuse.as_ref().map(|l| l.host.as_str()),
+            otlp = cfg.otlp.as_ref().map(|o| safe_url(&o.endpoint)),
+            langfuse = cfg.langfuse.as_ref().map(|l| safe_url(&l.host)),
             "OpenTelemetry export on"
         );
     }
@@ -483,7 +500,7 @@ pub fn build(
             .with_timeout(cfg.export_timeout)
             .build()
             .map_err(|e| TelemetryError::Exporter {
-                endpoint: url,
+                endpoint: safe_url(&url),
                 message: e.to_string(),
             })?;
         let reader = PeriodicReader::builder(exporter)
@@ -571,7 +588,7 @@ fn tracer_provider(
         .with_timeout(cfg.export_timeout)
         .build()
         .map_err(|e| TelemetryError::Exporter {
-            endpoint: url.to_string(),
+            endpoint: safe_url(url),
             message: e.to_string(),
         })?;
     let batch = BatchConfigBuilder::default()
@@ -920,6 +937,18 @@ mod tests {
         assert_eq!(h[0].1.expose_secret(), "a b");
         assert_eq!(h[1].1.expose_secret(), "t1");
         let e = parse_headers("bad header=sekrit").unwrap_err().to_string();
+        assert!(!e.contains("sekrit"), "{e}");
+    }
+
+    #[test]
+    fn urls_are_logged_without_credentials() {
+        assert_eq!(
+            safe_url("https://u:p@c.example.com:4318/x?k=v"),
+            "https://c.example.com:4318/x"
+        );
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "sekrit")])
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("sekrit"), "{e}");
     }
 

@@ -591,3 +591,53 @@ async fn concurrent_calls_are_paced_too() {
     let refused = emu.requests().iter().filter(|r| r.status == 429).count();
     assert_eq!(refused, 0, "{:?}", emu.requests());
 }
+
+/// A one-shot HTTP server: answers each connection's request with the next
+/// canned response (status line and headers), then a small JSON body.
+async fn canned_server(responses: Vec<String>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for head in responses {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = vec![0u8; 8192];
+            let _ = sock.read(&mut buf).await;
+            let body = r#"{"name":"app","namespace":"acme"}"#;
+            let msg = format!(
+                "{head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(msg.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn retry_after_is_not_stretched_by_the_pacer() {
+    // Hub says: no quota left until the reset in 60 s, but retry after 1 s.
+    // The retry waits the 1 s Hub asked for, not the rest of the window.
+    let reset = dockerhub_api::retry::unix_secs(std::time::SystemTime::now()) + 60;
+    let base = canned_server(vec![
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\nx-ratelimit-limit: 180\r\nx-ratelimit-remaining: 0\r\nx-ratelimit-reset: {reset}"
+        ),
+        "HTTP/1.1 200 OK\r\nx-ratelimit-limit: 180\r\nx-ratelimit-remaining: 179".to_string(),
+    ])
+    .await;
+    let cfg = dockerhub_api::Config::builder()
+        .base_url(base)
+        .retry(dockerhub_api::retry::RetryPolicy {
+            jitter: 0.0,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let (hub, clock) = hub_with(cfg);
+    let env = hub.call_action(Module::Repos, "get", &app()).await.unwrap();
+    assert_eq!(env.status_code, 200);
+    assert_eq!(clock.slept(), vec![Duration::from_secs(1)]);
+}

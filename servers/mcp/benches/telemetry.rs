@@ -4,6 +4,7 @@
 //! loopback, `hub_repos.get`, rate limit off) with telemetry:
 //!
 //! - **off**: logs only, no exporter;
+//! - **up**: OTLP export to a local receiver that answers 200 at once;
 //! - **down**: OTLP export to a port where nothing listens;
 //! - **stall**: OTLP export to a listener that accepts and never answers.
 //!
@@ -14,7 +15,7 @@
 //! docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark binary
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
 use dockerhub_api::Hub;
@@ -24,10 +25,10 @@ use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use serde_json::json;
 
-const CALLS: usize = 2_000;
+const CALLS: usize = 3_000;
 const WARMUP: usize = 200;
-const ROUNDS: usize = 3;
-const SCENARIOS: [&str; 3] = ["off", "down", "stall"];
+const ROUNDS: usize = 5;
+const SCENARIOS: [&str; 4] = ["off", "up", "down", "stall"];
 
 fn get_args() -> CallToolRequestParams {
     CallToolRequestParams::new("hub_repos").with_arguments(
@@ -42,13 +43,66 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// A minimal OTLP/HTTP receiver connection: read each request, answer 200.
+fn answer_ok(s: std::net::TcpStream) {
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    loop {
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; len];
+        if r.read_exact(&mut body).is_err() {
+            return;
+        }
+        let reply =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        if w.write_all(reply).is_err() {
+            return;
+        }
+    }
+}
+
 /// Child: run one scenario, print `p50_us p99_us mean_us dropped shutdown_ms`.
-fn child(scenario: &str) {
+/// `hub_ms` adds that much latency to every Hub answer (0: loopback speed).
+fn child(scenario: &str, hub_ms: u64) {
+    let (calls, warmup) = if hub_ms == 0 {
+        (CALLS, WARMUP)
+    } else {
+        (200, 20)
+    };
     let mut cfg = TelemetryConfig::new("dockerhub-mcp-bench");
     cfg.log.filter = "warn".into();
     cfg.log.color = false;
     let _holder = match scenario {
         "off" => None,
+        "up" => {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            cfg.otlp = Some(OtlpTarget {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                headers: vec![],
+            });
+            std::thread::spawn(move || {
+                for s in l.incoming().flatten() {
+                    std::thread::spawn(move || answer_ok(s));
+                }
+            });
+            None
+        }
         "down" => {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let port = l.local_addr().unwrap().port();
@@ -94,6 +148,14 @@ fn child(scenario: &str) {
             .await
             .unwrap();
         emu.set_rate_limit(0, Duration::from_secs(60));
+        if hub_ms > 0 {
+            emu.inject_fault(dockerhub_emulator::Fault {
+                method: Some("GET".into()),
+                path: "/v2/namespaces/*".into(),
+                count: u32::MAX,
+                kind: dockerhub_emulator::FaultKind::Latency { ms: hub_ms },
+            });
+        }
         let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg).unwrap()).unwrap();
         let (a, b) = tokio::io::duplex(1 << 20);
         tokio::spawn(async move {
@@ -102,11 +164,11 @@ fn child(scenario: &str) {
             }
         });
         let client = ().serve(b).await.unwrap();
-        for _ in 0..WARMUP {
+        for _ in 0..warmup {
             client.call_tool(get_args()).await.unwrap();
         }
-        let mut v = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
+        let mut v = Vec::with_capacity(calls);
+        for _ in 0..calls {
             let t = Instant::now();
             let r = client.call_tool(get_args()).await.unwrap();
             v.push(t.elapsed());
@@ -135,23 +197,45 @@ fn child(scenario: &str) {
 
 fn main() {
     if let Ok(s) = std::env::var("BENCH_SCENARIO") {
-        child(&s);
+        let hub_ms = std::env::var("BENCH_HUB_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        child(&s, hub_ms);
         return;
     }
+    series(0, ROUNDS);
+    series(20, 3);
+}
+
+/// Run every scenario `rounds` times, interleaved, and print the table.
+fn series(hub_ms: u64, rounds: usize) {
     let exe = std::env::current_exe().unwrap();
-    let mut results: Vec<(&str, Vec<[u64; 5]>)> = SCENARIOS.iter().map(|s| (*s, Vec::new())).collect();
-    for round in 0..ROUNDS {
+    let mut results: Vec<(&str, Vec<[u64; 5]>)> =
+        SCENARIOS.iter().map(|s| (*s, Vec::new())).collect();
+    for round in 0..rounds {
         for (name, out) in results.iter_mut() {
             let o = std::process::Command::new(&exe)
                 .env("BENCH_SCENARIO", *name)
+                .env("BENCH_HUB_MS", hub_ms.to_string())
                 .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
                 .env_remove("RUST_LOG")
                 .output()
                 .unwrap();
-            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let line = String::from_utf8_lossy(&o.stdout);
-            let n: Vec<u64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-            eprintln!("round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shutdown {} ms", n[0], n[1], n[2], n[3], n[4]);
+            let n: Vec<u64> = line
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
+            eprintln!(
+                "hub +{hub_ms} ms, round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shutdown {} ms",
+                n[0], n[1], n[2], n[3], n[4]
+            );
             out.push([n[0], n[1], n[2], n[3], n[4]]);
         }
     }
@@ -161,6 +245,9 @@ fn main() {
         x[x.len() / 2]
     };
     let off_p50 = med(&results[0].1, 0) as f64;
+    println!();
+    println!("Hub answers delayed by {hub_ms} ms; median of {rounds} rounds");
+    println!();
     println!("| telemetry | p50 | p99 | mean | p50 vs off | spans dropped | shutdown |");
     println!("|---|---|---|---|---|---|---|");
     for (name, v) in &results {

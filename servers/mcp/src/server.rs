@@ -410,6 +410,20 @@ impl McpServer {
     }
 }
 
+/// `_meta.traceparent` / `_meta.tracestate` of a request, as headers.
+fn meta_trace(meta: &rmcp::model::RequestMetaObject) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (name, value) in [
+        ("traceparent", meta.get_traceparent()),
+        ("tracestate", meta.get_tracestate()),
+    ] {
+        if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(v).ok()) {
+            h.insert(name, v);
+        }
+    }
+    h
+}
+
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -475,7 +489,11 @@ impl ServerHandler for McpServer {
             action,
             is_error = tracing::field::Empty,
         );
-        if let Some(parts) = context.extensions.get::<http::request::Parts>() {
+        // The caller's trace: `_meta.traceparent` (SEP-414, any transport),
+        // else the HTTP request's `traceparent` header.
+        if !dockerhub_api::telemetry::set_parent_from_headers(&span, &meta_trace(&context.meta))
+            && let Some(parts) = context.extensions.get::<http::request::Parts>()
+        {
             dockerhub_api::telemetry::set_parent_from_headers(&span, &parts.headers);
         }
         let started = std::time::Instant::now();

@@ -15,12 +15,13 @@ use std::time::Duration;
 use dockerhub_api::telemetry::{self, LangfuseTarget, OtlpTarget, TelemetryConfig};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
 use prost::Message;
 use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::json;
@@ -83,7 +84,9 @@ fn attr_str(kv: &KeyValue) -> String {
 }
 
 fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter().map(|kv| (kv.key.clone(), attr_str(kv))).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), attr_str(kv)))
+        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -163,7 +166,9 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
     // cap that wait so the test stays short.
     hub_cfg.retry.max_wait = Duration::from_secs(1);
     let server =
-        dockerhub_mcp::build_server(&server_cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
+        dockerhub_mcp::build_server(&server_cfg, dockerhub_api::Hub::new(hub_cfg).unwrap())
+            .unwrap();
+    let h_server = server.clone();
     let h = dockerhub_mcp::http::start_http(&server_cfg, server, None)
         .await
         .unwrap();
@@ -203,6 +208,25 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
         "one 429 was injected and retried"
     );
     let _ = client.cancel().await;
+    // A second call in process (no HTTP), the caller's trace in `_meta` (SEP-414).
+    let meta_trace = "0af7651916cd43dd8448eb211c80319c";
+    let meta_caller = "b7ad6b7169203331";
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let s = h_server.clone();
+    tokio::spawn(async move {
+        if let Ok(running) = s.serve(a).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let local = common::TestClient::default().serve(b).await.unwrap();
+    let mut params = CallToolRequestParams::new("hub_admin")
+        .with_arguments(json!({"action": "rate_limit"}).as_object().unwrap().clone());
+    let mut meta = RequestMetaObject::new();
+    meta.set_traceparent(format!("00-{meta_trace}-{meta_caller}-01"));
+    params.meta = Some(meta);
+    let r = local.call_tool(params).await.unwrap();
+    assert!(!common::is_error(&r), "{}", common::text(&r));
+    let _ = local.cancel().await;
     h.shutdown().await.unwrap();
     drop(guard);
     // Flush on a blocking thread: the exporters post to the receiver, which
@@ -219,22 +243,52 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
     let tool = spans
         .iter()
         .find(|s| s.attrs.get("tool").map(String::as_str) == Some("hub_repos"))
-        .unwrap_or_else(|| panic!("no tool span in {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
+        .unwrap_or_else(|| {
+            panic!(
+                "no tool span in {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            )
+        });
     assert_eq!(tool.name, "tools/call hub_repos");
     assert_eq!(tool.attrs["action"], "list");
     assert_eq!(tool.attrs["is_error"], "false");
-    assert_eq!(tool.trace_id, trace_id, "incoming traceparent continues the trace");
+    assert_eq!(
+        tool.trace_id, trace_id,
+        "incoming traceparent continues the trace"
+    );
     assert_eq!(tool.parent, caller_span, "the caller's span is the parent");
+    let admin = spans
+        .iter()
+        .find(|s| s.attrs.get("tool").map(String::as_str) == Some("hub_admin"))
+        .expect("the in-process call's span");
+    assert_eq!(
+        admin.trace_id, meta_trace,
+        "_meta.traceparent continues the trace"
+    );
+    assert_eq!(admin.parent, meta_caller);
+    assert_eq!(admin.attrs["action"], "rate_limit");
     let hub = spans
         .iter()
-        .find(|s| s.name == "hub.request" && s.attrs.get("method").map(String::as_str) == Some("GET"))
+        .find(|s| {
+            s.name == "hub.request" && s.attrs.get("method").map(String::as_str) == Some("GET")
+        })
         .expect("a hub.request span");
-    assert_eq!(hub.parent, tool.span_id, "the Hub span is a child of the tool span");
+    assert_eq!(
+        hub.parent, tool.span_id,
+        "the Hub span is a child of the tool span"
+    );
     assert_eq!(hub.trace_id, trace_id);
-    assert_eq!(hub.attrs["route"], "/v2/namespaces/{namespace}/repositories");
+    assert_eq!(
+        hub.attrs["route"],
+        "/v2/namespaces/{namespace}/repositories"
+    );
     assert!(!hub.attrs["operation"].is_empty());
     assert_eq!(hub.attrs["status"], "200");
-    assert_eq!(hub.attrs["retries"], "1", "the retry is visible: {:?}", hub.attrs);
+    assert_eq!(
+        hub.attrs["retries"], "1",
+        "the retry is visible: {:?}",
+        hub.attrs
+    );
     assert!(hub.attrs.contains_key("wait_ms"));
     assert!(
         hub.attrs.contains_key("rate_limit_remaining"),
@@ -258,10 +312,14 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
         "mcp.tool.calls",
         "mcp.tool.duration",
     ] {
-        assert!(metrics.iter().any(|n| n == m), "metric {m} missing: {metrics:?}");
+        assert!(
+            metrics.iter().any(|n| n == m),
+            "metric {m} missing: {metrics:?}"
+        );
     }
     assert!(
-        got.iter().all(|r| r.headers.iter().any(|(k, v)| k == "x-tenant" && v == "t1")),
+        got.iter()
+            .all(|r| r.headers.iter().any(|(k, v)| k == "x-tenant" && v == "t1")),
         "OTEL_EXPORTER_OTLP_HEADERS are sent"
     );
 
@@ -272,7 +330,10 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
         assert!(!contains(&r.body, b"eyJ"), "a JWT in {}", r.path);
         assert!(!contains(&r.body, b"Bearer"), "a bearer in {}", r.path);
         for (k, v) in &r.headers {
-            assert!(!v.contains(dockerhub_emulator::demo::PASSWORD), "secret in header {k}");
+            assert!(
+                !v.contains(dockerhub_emulator::demo::PASSWORD),
+                "secret in header {k}"
+            );
         }
     }
     tokio::task::spawn_blocking(move || tel.shutdown())
@@ -294,7 +355,10 @@ async fn langfuse_settings_send_basic_auth() {
     let cfg = TelemetryConfig::from_lookup("lf-test", |k| vars.get(k).cloned()).unwrap();
     assert!(cfg.otlp.is_none());
     let lf: &LangfuseTarget = cfg.langfuse.as_ref().unwrap();
-    assert!(!format!("{cfg:?}").contains("sk-lf-canary"), "Debug hides the secret");
+    assert!(
+        !format!("{cfg:?}").contains("sk-lf-canary"),
+        "Debug hides the secret"
+    );
     assert_eq!(lf.traces_url(), format!("{url}/api/public/otel/v1/traces"));
     let (tel, subscriber) = telemetry::build(&cfg).unwrap();
     tracing::subscriber::with_default(subscriber, || {
@@ -319,4 +383,73 @@ async fn langfuse_settings_send_basic_auth() {
     assert_eq!(auth, "Basic cGstbGYtdGVzdDpzay1sZi1jYW5hcnk=");
     assert!(!contains(&req.body, b"sk-lf-canary"));
     assert_eq!(spans(&got)[0].attrs["tool"], "hub_admin");
+}
+
+/// The binary's logs: JSON lines on stderr with `LOG_FORMAT=json`, `RUST_LOG`
+/// winning over `FASTMCP_LOG_LEVEL`, stdout left to the protocol.
+#[tokio::test]
+async fn binary_logs_json_to_stderr_and_rejects_bad_telemetry_settings() {
+    use std::process::Stdio;
+    const BIN: &str = env!("CARGO_BIN_EXE_dockerhub-mcp");
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("--demo")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("FASTMCP_LOG_LEVEL", "error")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("ENABLE_OTEL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let client = ().serve((stdout, stdin)).await.unwrap();
+    let r = client
+        .call_tool(
+            CallToolRequestParams::new("hub_admin")
+                .with_arguments(json!({"action": "whoami"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(r.is_error, Some(true));
+    client.cancel().await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut err = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut err)
+        .await
+        .unwrap();
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "dockerhub-mcp starting"),
+        "RUST_LOG=info wins over FASTMCP_LOG_LEVEL=error: {err}"
+    );
+    assert!(!err.contains(dockerhub_emulator::demo::PASSWORD));
+
+    // ENABLE_OTEL=true with nowhere to export is refused at startup, with the fix.
+    let out = tokio::process::Command::new(BIN)
+        .arg("--demo")
+        .env("ENABLE_OTEL", "true")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("LANGFUSE_PUBLIC_KEY")
+        .env_remove("LANGFUSE_SECRET_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{err}");
 }
