@@ -565,7 +565,9 @@ fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2
         return Err(A2AError::task_not_found(tid));
     };
     let state = Arc::clone(state);
-    tokio::spawn(async move {
+    let span = crate::engine::task_span("a2a", tid);
+    let task_span = span.clone();
+    let step = async move {
         let (tid, ctx) = (task.id.clone(), task.context_id.clone());
         state
             .store
@@ -583,7 +585,8 @@ fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2
         };
         let ((end, conv), ()) = tokio::join!(run, forward);
         let keep = matches!(end, RunEnd::NeedsConfirmation(_));
-        tracing::info!(task = %tid, outcome = end_name(&end), "a2a task step finished");
+        tracing::info!(task = %tid, outcome = end.state(), "a2a task step finished");
+        crate::engine::end_task_span(&task_span, &end);
         state.store.end_run(&tid, keep.then_some(conv));
         let (st, parts) = match end {
             RunEnd::Completed { text, .. } => (
@@ -611,19 +614,9 @@ fn spawn_run(state: &Arc<AppState>, tid: &str, input: RunInput) -> Result<(), A2
         state
             .store
             .publish(&tid, status_event(&tid, &ctx, st, Some(msg)));
-    });
+    };
+    tokio::spawn(step.instrument(span));
     Ok(())
-}
-
-fn end_name(end: &RunEnd) -> &'static str {
-    match end {
-        RunEnd::Completed { .. } => "completed",
-        RunEnd::NeedsConfirmation(_) => "input-required",
-        RunEnd::Rejected { .. } => "rejected",
-        RunEnd::Declined { .. } => "declined",
-        RunEnd::Failed { .. } => "failed",
-        RunEnd::Cancelled => "cancelled",
-    }
 }
 
 fn translate(

@@ -332,7 +332,10 @@ async fn run(
     };
 
     let (etx, mut erx) = mpsc::unbounded_channel();
-    let run = engine.run(input, conv, etx, cancel.clone());
+    let span = crate::engine::task_span("ag-ui", &run_id);
+    let run = engine
+        .run(input, conv, etx, cancel.clone())
+        .instrument(span.clone());
     let backend = engine.backend().clone();
     let forward = async {
         while let Some(ev) = erx.recv().await {
@@ -383,6 +386,8 @@ async fn run(
     };
     let ((end, conv), ()) = tokio::join!(run, forward);
     tracing::info!(thread = %thread_id, run = %run_id, failed = matches!(end, RunEnd::Failed { .. }), "ag-ui run finished");
+    crate::engine::end_task_span(&span, &end);
+    drop(span);
     em.close_text().await;
     match end {
         RunEnd::Completed { text, streamed } => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::error::AgentError;
 use crate::llm::{Llm, ModelReply};
@@ -153,6 +154,40 @@ pub enum RunEnd {
     },
     /// The run was cancelled.
     Cancelled,
+}
+
+impl RunEnd {
+    /// The final state of the run, as logged, traced and counted
+    /// (`completed`, `input-required`, `rejected`, `declined`, `failed`, `cancelled`).
+    pub fn state(&self) -> &'static str {
+        match self {
+            RunEnd::Completed { .. } => "completed",
+            RunEnd::NeedsConfirmation(_) => "input-required",
+            RunEnd::Rejected { .. } => "rejected",
+            RunEnd::Declined { .. } => "declined",
+            RunEnd::Failed { .. } => "failed",
+            RunEnd::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The `agent.task` span of one run of a task (`protocol` is `a2a` or
+/// `ag-ui`): the parent of its `llm.call` and `agent.tool_call` spans, and
+/// through them of the Hub (or MCP) spans. Close it with [`end_task_span`].
+pub fn task_span(protocol: &'static str, task_id: &str) -> tracing::Span {
+    tracing::info_span!(
+        "agent.task",
+        protocol,
+        task_id = %task_id,
+        state = tracing::field::Empty
+    )
+}
+
+/// Record the run's final state on its `agent.task` span and count it in
+/// the `agent.tasks` metric.
+pub fn end_task_span(span: &tracing::Span, end: &RunEnd) {
+    span.record("state", end.state());
+    dockerhub_api::telemetry::record_agent_task(end.state());
 }
 
 /// The agent: tools, an optional model, and the loop settings.
@@ -336,10 +371,20 @@ Send a data part {{\"tool\": \"hub_repos\", \"action\": \"list\", \"params\": {{
                         o.insert("confirm".into(), Value::Bool(true));
                     }
                 }
+                // A child of the task span; the backend's Hub or MCP spans are its children.
+                let span = tracing::info_span!(
+                    "agent.tool_call",
+                    tool = %call.tool,
+                    action = %action,
+                    call_id = %call.id,
+                    is_error = tracing::field::Empty
+                );
                 let outcome = self
                     .backend
                     .call(&call.tool, arguments, cancel.clone())
+                    .instrument(span.clone())
                     .await;
+                span.record("is_error", outcome.is_error);
                 if cancel.is_cancelled() {
                     return RunEnd::Cancelled;
                 }
