@@ -413,13 +413,21 @@ pub async fn context(g: &Globals, interactive_2fa: bool) -> CliResult<Ctx> {
     })
 }
 
-fn prompt_2fa() -> Option<SecretString> {
-    eprint!("Two-factor authentication code: ");
+/// Print `prompt` on stderr and read one trimmed line from stdin.
+fn prompt_line(prompt: &str) -> CliResult<String> {
+    eprint!("{prompt}");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).ok()?;
-    let code = line.trim();
-    (!code.is_empty()).then(|| SecretString::from(code.to_string()))
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::io("stdin", e))?;
+    Ok(line.trim().to_string())
+}
+
+fn prompt_2fa() -> Option<SecretString> {
+    let code = prompt_line("Two-factor authentication code: ").ok()?;
+    (!code.is_empty()).then(|| SecretString::from(code))
 }
 
 /// Ask `question` on a terminal unless `--yes`; no terminal means no.
@@ -432,14 +440,8 @@ pub fn confirm(g: &Globals, question: &str) -> CliResult<()> {
             "{question} needs confirmation, and stdin is not a terminal"
         )));
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::io("stdin", e))?;
-    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+    let answer = prompt_line(&format!("{question} [y/N] "))?;
+    if matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
         Err(CliError::Declined("cancelled".into()))
@@ -518,16 +520,7 @@ async fn login(g: &Globals) -> CliResult<ExitCode> {
         if matches!(probe.source, Source::None) {
             let user = match &g.username {
                 Some(u) => u.clone(),
-                None => {
-                    eprint!("Username: ");
-                    let _ = std::io::stderr().flush();
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .lock()
-                        .read_line(&mut line)
-                        .map_err(|e| CliError::io("stdin", e))?;
-                    line.trim().to_string()
-                }
+                None => prompt_line("Username: ")?,
             };
             let pw = rpassword::prompt_password("Password or access token: ")
                 .map_err(|e| CliError::io("terminal", e))?;

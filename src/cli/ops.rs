@@ -221,6 +221,21 @@ fn flag(p: &ParamInfo) -> Arg {
     arg
 }
 
+/// The `NAMESPACE/REPO` positional of a repository-level command (`prune`,
+/// `describe`); a `:TAG` is a usage error.
+pub fn repo_target(m: &clap::ArgMatches, command: &str) -> CliResult<(String, String)> {
+    let target = m
+        .get_one::<String>("target")
+        .ok_or_else(|| CliError::usage("give NAMESPACE/REPO", None))?;
+    match split_target(target)? {
+        (ns, repo, None) => Ok((ns, repo)),
+        _ => Err(CliError::usage(
+            format!("{command} takes NAMESPACE/REPO without a tag"),
+            None,
+        )),
+    }
+}
+
 /// Split `NAMESPACE/REPO[:TAG]`.
 pub fn split_target(s: &str) -> CliResult<(String, String, Option<String>)> {
     let bad = || {

@@ -788,16 +788,7 @@ enum Outcome {
 /// Run `tags prune`.
 pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
     let g = &ctx.g;
-    let target = m
-        .get_one::<String>("target")
-        .ok_or_else(|| CliError::usage("give NAMESPACE/REPO", None))?;
-    let (ns, repo, tag) = ops::split_target(target)?;
-    if tag.is_some() {
-        return Err(CliError::usage(
-            "prune takes NAMESPACE/REPO without a tag",
-            None,
-        ));
-    }
+    let (ns, repo) = ops::repo_target(m, "prune")?;
     let full = format!("{ns}/{repo}");
     let rules = rules_from(m)?;
     let apply = m.get_flag("apply") && !g.dry_run;

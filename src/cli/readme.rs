@@ -179,16 +179,7 @@ fn unified_diff(old: &str, new: &str, name: &str) -> String {
 /// Run `repos describe`.
 pub async fn run(ctx: &Ctx, m: &ArgMatches) -> CliResult<ExitCode> {
     let g = &ctx.g;
-    let target = m
-        .get_one::<String>("target")
-        .ok_or_else(|| CliError::usage("give NAMESPACE/REPO", None))?;
-    let (ns, repo, tag) = ops::split_target(target)?;
-    if tag.is_some() {
-        return Err(CliError::usage(
-            "describe takes NAMESPACE/REPO without a tag",
-            None,
-        ));
-    }
+    let (ns, repo) = ops::repo_target(m, "describe")?;
     let readme_path = m.get_one::<String>("readme");
     let short = m.get_one::<String>("short");
     if readme_path.is_none() && short.is_none() {

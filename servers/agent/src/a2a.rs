@@ -15,6 +15,7 @@ use poem::{Body, Response};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::engine::{AgentEvent, RunEnd, RunInput};
 use crate::legacy;

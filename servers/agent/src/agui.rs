@@ -13,6 +13,7 @@ use poem::http::StatusCode;
 use poem::{Body, Response};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{AgentEvent, Conversation, RunEnd, RunInput};

@@ -9,6 +9,7 @@ use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatComple
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::error::{AgentError, Result};
 use crate::tools::ToolSpec;
@@ -120,11 +121,41 @@ impl Llm {
     }
 
     /// Run one turn. Text is passed to `on_text` as it arrives.
+    ///
+    /// Traced as an `llm.call` span with `gen_ai.request.model` and, when
+    /// the endpoint reports usage, `gen_ai.usage.input_tokens` and
+    /// `gen_ai.usage.output_tokens` (never the prompt, the answer or the key).
     pub async fn complete(
         &self,
         messages: &[Value],
         tools: &[Value],
         on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ModelReply> {
+        let span = tracing::info_span!(
+            "llm.call",
+            gen_ai.operation.name = "chat",
+            gen_ai.request.model = %self.model,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            stream = self.stream,
+            error = tracing::field::Empty
+        );
+        let r = self
+            .complete_turn(messages, tools, on_text, &span)
+            .instrument(span.clone())
+            .await;
+        if r.is_err() {
+            span.record("error", true);
+        }
+        r
+    }
+
+    async fn complete_turn(
+        &self,
+        messages: &[Value],
+        tools: &[Value],
+        on_text: &mut (dyn FnMut(&str) + Send),
+        span: &tracing::Span,
     ) -> Result<ModelReply> {
         let mut body = json!({"model": self.model, "messages": messages});
         if !tools.is_empty() {
@@ -136,7 +167,7 @@ impl Llm {
         let request: CreateChatCompletionRequest = serde_json::from_value(body)
             .map_err(|e| AgentError::Llm(format!("cannot build the chat request: {e}")))?;
         if self.stream {
-            self.complete_stream(request, on_text).await
+            self.complete_stream(request, on_text, span).await
         } else {
             let resp = self
                 .client
@@ -144,6 +175,9 @@ impl Llm {
                 .create(request)
                 .await
                 .map_err(|e| AgentError::Llm(e.to_string()))?;
+            if let Some(u) = &resp.usage {
+                record_usage(span, u.prompt_tokens, u.completion_tokens);
+            }
             let choice = resp
                 .choices
                 .into_iter()
@@ -178,6 +212,7 @@ impl Llm {
         &self,
         request: CreateChatCompletionRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
+        span: &tracing::Span,
     ) -> Result<ModelReply> {
         let mut stream = self
             .client
@@ -189,6 +224,9 @@ impl Llm {
         let mut calls: BTreeMap<u32, ModelToolCall> = BTreeMap::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| AgentError::Llm(e.to_string()))?;
+            if let Some(u) = &chunk.usage {
+                record_usage(span, u.prompt_tokens, u.completion_tokens);
+            }
             for choice in chunk.choices {
                 if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
                     on_text(&text);
@@ -229,4 +267,10 @@ impl Llm {
             tool_calls,
         })
     }
+}
+
+/// Token usage on the `llm.call` span (OpenTelemetry GenAI conventions).
+fn record_usage(span: &tracing::Span, input: u32, output: u32) {
+    span.record("gen_ai.usage.input_tokens", input);
+    span.record("gen_ai.usage.output_tokens", output);
 }

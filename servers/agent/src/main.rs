@@ -1,19 +1,51 @@
 //! `dockerhub-agent`: serve A2A v1.0, AG-UI and (with `--web`) a web chat.
+//!
+//! Logs (stderr) and OpenTelemetry export are set up by the SDK's
+//! `telemetry::init` before the runtime starts, and flushed after it stops.
+
+use std::process::ExitCode;
 
 use anyhow::Context;
 use dockerhub_agent::{Agent, Settings};
-use tracing_subscriber::EnvFilter;
+use dockerhub_api::telemetry::{self, TelemetryConfig};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .init();
+fn main() -> ExitCode {
     let settings = Settings::from_args();
+    // Before the runtime starts: the OTLP exporters run on their own threads.
+    let telemetry = match TelemetryConfig::from_env("dockerhub-agent").and_then(telemetry::init) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("dockerhub-agent: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = serve(settings);
+    // The runtime is gone: flushing blocks no async task.
+    telemetry.shutdown();
+    code
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dockerhub-agent: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dockerhub-agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
     let agent = Agent::build(&settings)
         .await
         .context("cannot start the agent")?;

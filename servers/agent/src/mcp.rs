@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use futures::future::BoxFuture;
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -89,7 +89,15 @@ impl McpBackend {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        // The rmcp client sends every request through one transport with fixed
+        // headers, so the W3C trace context of this call (the agent's tool-call
+        // span) travels in `_meta.traceparent`, which dockerhub-mcp honours.
+        if let Some(tp) = traceparent(&tracing::Span::current()) {
+            let mut meta = RequestMetaObject::new();
+            meta.set_traceparent(tp);
+            params.meta = Some(meta);
+        }
         match self.client.call_tool(params).await {
             Ok(r) => {
                 let text: Vec<String> = r
@@ -126,6 +134,16 @@ impl McpBackend {
             ),
         }
     }
+}
+
+/// The W3C `traceparent` of `span`, when it is recorded (telemetry on).
+fn traceparent(span: &tracing::Span) -> Option<String> {
+    let mut headers = http::HeaderMap::new();
+    dockerhub_api::telemetry::inject_headers(span, &mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 impl ToolBackend for McpBackend {
