@@ -13,8 +13,8 @@ use poem::http::StatusCode;
 use poem::{Body, Response};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
-use tracing::Instrument as _;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::engine::{AgentEvent, Conversation, RunEnd, RunInput};
 use crate::server::AppState;

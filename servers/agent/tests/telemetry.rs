@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use dockerhub_agent::mcp::McpBackend;
 use dockerhub_api::telemetry::{self, OtlpTarget, TelemetryConfig};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -176,6 +177,57 @@ fn descends_from(all: &[SpanView], span: &SpanView, ancestor: &SpanView) -> bool
     false
 }
 
+fn mcp_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?;
+    let bin = dir.join("dockerhub-mcp");
+    bin.exists().then_some(bin)
+}
+
+/// `dockerhub-mcp --demo` over streamable HTTP, exporting to `otlp`; returns
+/// the child and its `/mcp` URL, or `None` when the binary is not built.
+async fn spawn_mcp(otlp: &str) -> Option<(tokio::process::Child, String)> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let bin = mcp_binary()?;
+    let mut child = tokio::process::Command::new(bin)
+        .args(["--demo", "--transport", "streamable-http", "--port", "0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .env("OTEL_SERVICE_NAME", "dockerhub-mcp-test")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
+        .env_remove("ENABLE_OTEL")
+        .env_remove("LOG_FORMAT")
+        .env_remove("LANGFUSE_PUBLIC_KEY")
+        .env_remove("LANGFUSE_SECRET_KEY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("dockerhub-mcp announces its URL")
+            .unwrap()
+            .expect("dockerhub-mcp exited early");
+        if let Some(i) = line.find("http://")
+            && line.contains("/mcp")
+        {
+            break line[i..]
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Some((child, url))
+}
+
 #[tokio::test]
 async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     let (url, log) = receiver().await;
@@ -244,6 +296,48 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
             break;
         }
     }
+    assert!(!got.is_empty());
+
+    // 3. The same through the MCP backend, to a spawned dockerhub-mcp exporting
+    // to the same receiver: its tool span continues the agent's trace from
+    // `_meta.traceparent`, under the agent's tool-call span.
+    let mcp_task = match spawn_mcp(&url).await {
+        Some((child, mcp_url)) => {
+            let backend = Arc::new(McpBackend::connect(&mcp_url, None).await.unwrap());
+            let b = start(Opts {
+                backend: Some(backend),
+                ..Opts::default()
+            })
+            .await;
+            let r = rpc(
+                &b.url,
+                "SendMessage",
+                data_msg("hub_repos", "list", json!({"namespace": "acme"})),
+            )
+            .await;
+            let t = r["result"]["task"].clone();
+            assert_eq!(t["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+            let id = t["id"].as_str().unwrap().to_string();
+            // Wait for the child's tool span (its own exporter, 100 ms batches).
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now = log.lock().unwrap().clone();
+                if spans(&now).iter().any(|s| s.name == "tools/call hub_repos") {
+                    break;
+                }
+            }
+            b.running.shutdown().await.unwrap();
+            b.emu.shutdown().await;
+            Some((child, id))
+        }
+        None => {
+            println!(
+                "SKIP (MCP backend part): target/*/dockerhub-mcp is not built (cargo build -p dockerhub-mcp)"
+            );
+            None
+        }
+    };
+
     a.running.shutdown().await.unwrap();
     drop(guard);
     // Flush on a blocking thread: the exporters post to the receiver, which
@@ -276,19 +370,25 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     assert_eq!(tool.attrs["tool"], "hub_repos");
     assert_eq!(tool.attrs["action"], "list");
     assert_eq!(tool.attrs["is_error"], "false");
+    // (The first Hub request of the run may be the token mint, `/v2/auth`.)
     let hub = spans
         .iter()
-        .find(|s| s.name == "hub.request" && s.trace_id == task.trace_id)
-        .unwrap_or_else(|| panic!("no hub.request span in the task's trace: {names:?}"));
+        .find(|s| {
+            s.name == "hub.request"
+                && s.trace_id == task.trace_id
+                && s.attrs.get("route").map(String::as_str)
+                    == Some("/v2/namespaces/{namespace}/repositories")
+        })
+        .unwrap_or_else(|| panic!("no repositories hub.request in the task's trace: {names:?}"));
     assert!(
         descends_from(&spans, hub, task),
         "the Hub request descends from the task span"
     );
-    assert_eq!(hub.parent, tool.span_id, "the Hub span is the tool call's child");
     assert_eq!(
-        hub.attrs["route"],
-        "/v2/namespaces/{namespace}/repositories"
+        hub.parent, tool.span_id,
+        "the Hub span is the tool call's child"
     );
+    assert_eq!(hub.attrs["status"], "200");
 
     // The LLM task: agent.task → llm.call (model, usage) and → tool → Hub.
     let chat_task = spans
@@ -315,6 +415,37 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
         "the LLM task's tool call reaches the Hub under the task span"
     );
 
+    // The MCP backend: agent.task → agent.tool_call → (dockerhub-mcp) tools/call → hub.request.
+    if let Some((mut child, id)) = mcp_task {
+        let _ = child.kill().await;
+        let task = spans
+            .iter()
+            .find(|s| {
+                s.name == "agent.task" && s.attrs.get("task_id").map(String::as_str) == Some(&id)
+            })
+            .unwrap_or_else(|| panic!("no agent.task span for {id} in {names:?}"));
+        let tool = spans
+            .iter()
+            .find(|s| s.name == "agent.tool_call" && s.parent == task.span_id)
+            .unwrap_or_else(|| panic!("no tool span under the MCP task in {names:?}"));
+        let remote = spans
+            .iter()
+            .find(|s| s.name == "tools/call hub_repos" && s.trace_id == task.trace_id)
+            .unwrap_or_else(|| {
+                panic!("dockerhub-mcp's tool span did not join the agent's trace: {names:?}")
+            });
+        assert_eq!(
+            remote.parent, tool.span_id,
+            "the MCP server's span is a child of the agent's tool-call span"
+        );
+        assert!(
+            spans.iter().any(|s| s.name == "hub.request"
+                && s.trace_id == task.trace_id
+                && descends_from(&spans, s, remote)),
+            "the MCP server's Hub request is in the agent's trace"
+        );
+    }
+
     // The agent.tasks metric, by final state.
     let tasks = metric_points(&got, "agent.tasks");
     assert!(
@@ -330,7 +461,11 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     let password = dockerhub_emulator::demo::PASSWORD;
     for r in &got {
         for secret in [API_KEY_CANARY, password] {
-            assert!(!contains(&r.body, secret.as_bytes()), "secret in {}", r.path);
+            assert!(
+                !contains(&r.body, secret.as_bytes()),
+                "secret in {}",
+                r.path
+            );
             for (k, v) in &r.headers {
                 assert!(!v.contains(secret), "secret in header {k}");
             }
