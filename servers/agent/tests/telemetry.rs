@@ -9,173 +9,16 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use dockerhub_agent::mcp::McpBackend;
 use dockerhub_api::telemetry::{self, OtlpTarget, TelemetryConfig};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
-use prost::Message;
+use dockerhub_testkit::otlp::*;
 use serde_json::{Value, json};
 
 const API_KEY_CANARY: &str = "agent-key-canary-7f3c9e";
-
-// ------------------------------------------------ the OTLP/HTTP receiver
-// (the pattern of servers/mcp/tests/telemetry.rs)
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-type Log = Arc<Mutex<Vec<Received>>>;
-
-#[handler]
-async fn collect(req: &Request, body: Body, log: poem::web::Data<&Log>) -> Response {
-    let bytes = body.into_vec().await.unwrap_or_default();
-    log.lock().unwrap().push(Received {
-        path: req.uri().path().to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
-        body: bytes,
-    });
-    // An empty protobuf message is a valid Export*ServiceResponse.
-    Response::builder()
-        .content_type("application/x-protobuf")
-        .body(Vec::<u8>::new())
-}
-
-/// A local OTLP/HTTP receiver on 127.0.0.1; returns its base URL and log.
-async fn receiver() -> (String, Log) {
-    let log: Log = Arc::default();
-    let app = Route::new()
-        .at("/v1/traces", post(collect))
-        .at("/v1/metrics", post(collect))
-        .data(log.clone());
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-    tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
-    });
-    (format!("http://{addr}"), log)
-}
-
-fn attr_str(kv: &KeyValue) -> String {
-    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(AnyValue::StringValue(s)) => s.clone(),
-        Some(AnyValue::IntValue(i)) => i.to_string(),
-        Some(AnyValue::BoolValue(b)) => b.to_string(),
-        Some(AnyValue::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), attr_str(kv)))
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-#[derive(Debug, Clone)]
-struct SpanView {
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent: String,
-    attrs: BTreeMap<String, String>,
-}
-
-fn spans(log: &[Received]) -> Vec<SpanView> {
-    let mut out = Vec::new();
-    for r in log.iter().filter(|r| r.path == "/v1/traces") {
-        let req = ExportTraceServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
-        for rs in req.resource_spans {
-            for ss in rs.scope_spans {
-                for s in ss.spans {
-                    out.push(SpanView {
-                        name: s.name.clone(),
-                        trace_id: hex(&s.trace_id),
-                        span_id: hex(&s.span_id),
-                        parent: hex(&s.parent_span_id),
-                        attrs: attrs(&s.attributes),
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Every data point of metric `name`, as (attributes, sum value).
-fn metric_points(log: &[Received], name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
-    let mut out = Vec::new();
-    for r in log.iter().filter(|r| r.path == "/v1/metrics") {
-        let req = ExportMetricsServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
-        for rm in req.resource_metrics {
-            for sm in rm.scope_metrics {
-                for m in sm.metrics.into_iter().filter(|m| m.name == name) {
-                    if let Some(Data::Sum(sum)) = m.data {
-                        for p in sum.data_points {
-                            #[allow(clippy::cast_precision_loss)]
-                            let v = match p.value {
-                                Some(
-                                    opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i),
-                                ) => i as f64,
-                                Some(
-                                    opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d),
-                                ) => d,
-                                None => 0.0,
-                            };
-                            out.push((attrs(&p.attributes), v));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Whether `span` descends from `ancestor` (following parent ids).
-fn descends_from(all: &[SpanView], span: &SpanView, ancestor: &SpanView) -> bool {
-    let by_id: HashMap<&str, &SpanView> = all.iter().map(|s| (s.span_id.as_str(), s)).collect();
-    let mut cur = span;
-    for _ in 0..32 {
-        if cur.parent == ancestor.span_id {
-            return true;
-        }
-        match by_id.get(cur.parent.as_str()) {
-            Some(p) => cur = p,
-            None => return false,
-        }
-    }
-    false
-}
 
 fn mcp_binary() -> Option<std::path::PathBuf> {
     let exe = std::env::current_exe().ok()?;
@@ -230,7 +73,7 @@ async fn spawn_mcp(otlp: &str) -> Option<(tokio::process::Child, String)> {
 
 #[tokio::test]
 async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
-    let (url, log) = receiver().await;
+    let (url, log) = receiver().await.unwrap();
     let mut cfg = TelemetryConfig::new("dockerhub-agent-test");
     cfg.log.filter = "warn".into();
     cfg.log.color = false;

@@ -8,142 +8,20 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use dockerhub_api::telemetry::{self, LangfuseTarget, OtlpTarget, TelemetryConfig};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
-use prost::Message;
+use dockerhub_testkit::otlp::*;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::json;
 
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-type Log = Arc<Mutex<Vec<Received>>>;
-
-#[handler]
-async fn collect(req: &Request, body: Body, log: poem::web::Data<&Log>) -> Response {
-    let bytes = body.into_vec().await.unwrap_or_default();
-    log.lock().unwrap().push(Received {
-        path: req.uri().path().to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
-        body: bytes,
-    });
-    // An empty protobuf message is a valid Export*ServiceResponse.
-    Response::builder()
-        .content_type("application/x-protobuf")
-        .body(Vec::<u8>::new())
-}
-
-/// A local OTLP/HTTP receiver on 127.0.0.1; returns its base URL and log.
-async fn receiver() -> (String, Log) {
-    let log: Log = Arc::default();
-    let app = Route::new()
-        .at("/v1/traces", post(collect))
-        .at("/v1/metrics", post(collect))
-        .at("/api/public/otel/v1/traces", post(collect))
-        .data(log.clone());
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-    tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
-    });
-    (format!("http://{addr}"), log)
-}
-
-fn attr_str(kv: &KeyValue) -> String {
-    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(AnyValue::StringValue(s)) => s.clone(),
-        Some(AnyValue::IntValue(i)) => i.to_string(),
-        Some(AnyValue::BoolValue(b)) => b.to_string(),
-        Some(AnyValue::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn attrs(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), attr_str(kv)))
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-struct SpanView {
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent: String,
-    attrs: BTreeMap<String, String>,
-    events: Vec<String>,
-}
-
-fn spans(log: &[Received]) -> Vec<SpanView> {
-    let mut out = Vec::new();
-    for r in log.iter().filter(|r| r.path.ends_with("/v1/traces")) {
-        let req = ExportTraceServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
-        for rs in req.resource_spans {
-            for ss in rs.scope_spans {
-                for s in ss.spans {
-                    out.push(SpanView {
-                        name: s.name.clone(),
-                        trace_id: hex(&s.trace_id),
-                        span_id: hex(&s.span_id),
-                        parent: hex(&s.parent_span_id),
-                        attrs: attrs(&s.attributes),
-                        events: s.events.iter().map(|e| e.name.clone()).collect(),
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
-fn metric_names(log: &[Received]) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in log.iter().filter(|r| r.path == "/v1/metrics") {
-        let req = ExportMetricsServiceRequest::decode(r.body.as_slice()).expect("OTLP protobuf");
-        for rm in req.resource_metrics {
-            for sm in rm.scope_metrics {
-                out.extend(sm.metrics.into_iter().map(|m| m.name));
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 #[tokio::test]
 async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
-    let (url, log) = receiver().await;
+    let (url, log) = receiver().await.unwrap();
     let mut cfg = TelemetryConfig::new("dockerhub-mcp-test");
     cfg.log.filter = "warn".into();
     cfg.log.color = false;
@@ -344,7 +222,7 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
 
 #[tokio::test]
 async fn langfuse_settings_send_basic_auth() {
-    let (url, log) = receiver().await;
+    let (url, log) = receiver().await.unwrap();
     let vars = HashMap::from([
         ("LANGFUSE_HOST", url.clone()),
         ("LANGFUSE_PUBLIC_KEY", "pk-lf-test".to_string()),

@@ -1,0 +1,3 @@
+//! Test support shared by the servers' test suites. Not published.
+
+pub mod otlp;
