@@ -412,7 +412,9 @@ impl Inner {
                     Ok(resp) => {
                         let rl = self.record_rate(resp);
                         let status = resp.status();
-                        tracing::debug!(
+                        // Trace level: the span records the final status and
+                        // quota; a per-attempt event would be exported too.
+                        tracing::trace!(
                             status = status.as_u16(),
                             attempt,
                             remaining = rl.and_then(|r| r.remaining),
