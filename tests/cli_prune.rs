@@ -194,6 +194,35 @@ fn each_rule_changes_the_plan() {
     assert!(!minor.contains("v0.1.9") && !minor.contains("v0.0.9") && minor.contains("v0.0.6"));
 }
 
+/// `tags prune REPO RULES… --apply` with JSON output, confirmation given,
+/// the destructive gate open, the fixed clock and an optional journal.
+fn apply_json(
+    env: &Env,
+    repo: &str,
+    rules: &[&str],
+    journal: Option<&std::path::Path>,
+) -> std::process::Output {
+    let mut args = vec!["tags", "prune", repo];
+    args.extend_from_slice(rules);
+    args.extend_from_slice(&[
+        "--apply",
+        "--yes",
+        "--allow-destructive",
+        "-o",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    if let Some(j) = journal {
+        args.extend_from_slice(&["--journal", j.to_str().unwrap()]);
+    }
+    env.cmd()
+        .args(&args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
 fn successful_deletes(env: &Env, repo_path: &str) -> HashMap<String, usize> {
     let prefix = format!("/v2/repositories/{repo_path}/tags/");
     let mut m = HashMap::new();
@@ -345,26 +374,12 @@ fn a_delete_cut_off_by_a_crash_is_checked_not_repeated() {
     )
     .unwrap();
     env.emu.clear_requests();
-    let out = env
-        .cmd()
-        .args([
-            "tags",
-            "prune",
-            "acme/app",
-            "--match",
-            "^(feature-x|a7d41b0)$",
-            "--apply",
-            "--yes",
-            "--allow-destructive",
-            "-o",
-            "json",
-            "--journal",
-            journal.to_str().unwrap(),
-            "--now",
-            NOW,
-        ])
-        .output()
-        .unwrap();
+    let out = apply_json(
+        &env,
+        "acme/app",
+        &["--match", "^(feature-x|a7d41b0)$"],
+        Some(&journal),
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // feature-x is already gone, so it is no longer listed; a7d41b0 is new.
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -385,26 +400,7 @@ fn a_delete_cut_off_by_a_crash_is_checked_not_repeated() {
     )
     .unwrap();
     env.emu.clear_requests();
-    let out = env
-        .cmd()
-        .args([
-            "tags",
-            "prune",
-            "acme/app",
-            "--match",
-            "^e02b9f4$",
-            "--apply",
-            "--yes",
-            "--allow-destructive",
-            "-o",
-            "json",
-            "--journal",
-            journal.to_str().unwrap(),
-            "--now",
-            NOW,
-        ])
-        .output()
-        .unwrap();
+    let out = apply_json(&env, "acme/app", &["--match", "^e02b9f4$"], Some(&journal));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let log = env.requests();
     let head = log
@@ -488,27 +484,12 @@ fn apply_is_paced_under_a_small_limit() {
         rate_window: Duration::from_secs(3),
         ..EmulatorConfig::default()
     });
-    let out = env
-        .cmd()
-        .args([
-            "tags",
-            "prune",
-            "acme/app",
-            "--keep-last",
-            "0",
-            "--apply",
-            "--yes",
-            "--allow-destructive",
-            "-o",
-            "json",
-            "--concurrency",
-            "4",
-            "--now",
-            NOW,
-        ])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let out = apply_json(
+        &env,
+        "acme/app",
+        &["--keep-last", "0", "--concurrency", "4"],
+        None,
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["deleted"], 9, "{v}");

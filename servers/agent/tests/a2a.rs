@@ -136,9 +136,7 @@ async fn tool_error_fails_the_task_with_the_reason() {
     .await;
     let task = &r["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_FAILED");
-    let msg = task["status"]["message"]["parts"][0]["text"]
-        .as_str()
-        .unwrap();
+    let msg = status_text(task);
     assert!(msg.contains("not found"), "{msg}");
     assert_eq!(task["artifacts"][0]["metadata"]["isError"], true);
     // unknown action lists the valid ones
@@ -165,9 +163,7 @@ async fn text_without_llm_is_rejected_with_the_tool_list() {
     let r = rpc(&a.url, "SendMessage", text_msg("list my repositories")).await;
     let task = &r["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_REJECTED");
-    let text = task["status"]["message"]["parts"][0]["text"]
-        .as_str()
-        .unwrap();
+    let text = status_text(task);
     assert!(text.contains("No language model"));
     assert!(text.contains("hub_repos: ") && text.contains("list_tags"));
     assert!(text.contains("hub_admin: ") && text.contains("rate_limit"));
@@ -326,9 +322,7 @@ async fn destructive_action_blocked_without_the_gate() {
     .await;
     let task = &r["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_FAILED");
-    let text = task["status"]["message"]["parts"][0]["text"]
-        .as_str()
-        .unwrap();
+    let text = status_text(task);
     assert!(text.contains("DOCKERHUB_ALLOW_DESTRUCTIVE"), "{text}");
     a.running.shutdown().await.unwrap();
 }

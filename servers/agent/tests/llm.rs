@@ -158,9 +158,7 @@ async fn tool_error_is_reported_by_the_model() {
         let r = rpc(&a.url, "SendMessage", text_msg("show acme/ghost")).await;
         let task = &r["result"]["task"];
         assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
-        let text = task["status"]["message"]["parts"][0]["text"]
-            .as_str()
-            .unwrap();
+        let text = status_text(task);
         assert!(text.starts_with("That failed: not found"), "{text}");
         let tool_art = task["artifacts"]
             .as_array()
@@ -190,9 +188,7 @@ async fn turn_cap_stops_the_loop() {
     let r = rpc(&a.url, "SendMessage", text_msg("loop forever")).await;
     let task = &r["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_FAILED");
-    let text = task["status"]["message"]["parts"][0]["text"]
-        .as_str()
-        .unwrap();
+    let text = status_text(task);
     assert!(
         text.contains("3 turns") && text.contains("MAX_TURNS"),
         "{text}"
@@ -245,12 +241,7 @@ async fn destructive_call_from_the_model_waits_for_confirmation() {
         let r = rpc(&a.url, "SendMessage", text_msg("delete the qa team")).await;
         let task = &r["result"]["task"];
         assert_eq!(task["status"]["state"], "TASK_STATE_INPUT_REQUIRED", "{r}");
-        assert!(
-            task["status"]["message"]["parts"][0]["text"]
-                .as_str()
-                .unwrap()
-                .contains("hub_teams.delete is destructive")
-        );
+        assert!(status_text(task).contains("hub_teams.delete is destructive"));
         assert!(a.emu.requests().iter().all(|r| r.method != "DELETE"));
         let id = task["id"].as_str().unwrap();
         let mut msg = text_msg(if approve { "yes" } else { "no" });

@@ -251,6 +251,13 @@ pub fn data_msg(tool: &str, action: &str, params: Value) -> Value {
 }
 
 /// A v1.0 user message with one text part.
+/// The one-line text of a task's status message.
+pub fn status_text(task: &Value) -> &str {
+    task["status"]["message"]["parts"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
 pub fn text_msg(text: &str) -> Value {
     json!({"message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER",
         "parts": [{"text": text}]}})
