@@ -31,7 +31,6 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 use crate::auth::TokenCache;
 use crate::catalog::{self, AuthScheme, Operation, Safety};
@@ -349,18 +348,21 @@ impl Inner {
         let mut newer_than: Option<u64> = None;
         let route = op.map_or("/v2/auth", |o| o.path);
         let operation = op.map_or("auth", |o| o.id);
-        let method = req.method().clone();
+        let method = method_name(req.method());
         let started = std::time::Instant::now();
         let span = tracing::debug_span!(
             "hub.request",
             operation,
-            method = %method,
+            method,
             route,
             status = tracing::field::Empty,
             retries = tracing::field::Empty,
             wait_ms = tracing::field::Empty,
             rate_limit_remaining = tracing::field::Empty,
         );
+        // The span is never entered: the request future polls many times and
+        // nothing below it needs it current, so its events name it instead.
+        let span_ref = &span;
         let outcome = async move {
             loop {
                 attempt += 1;
@@ -371,7 +373,11 @@ impl Inner {
                     && let Some(d) = self.pace()
                     && waited + d <= policy.budget
                 {
-                    tracing::debug!(wait_ms = d.as_millis() as u64, "pacing: quota is low");
+                    tracing::debug!(
+                        parent: span_ref,
+                        wait_ms = d.as_millis() as u64,
+                        "pacing: quota is low"
+                    );
                     self.clock.sleep(d).await;
                     waited += d;
                 }
@@ -415,6 +421,7 @@ impl Inner {
                         // Trace level: the span records the final status and
                         // quota; a per-attempt event would be exported too.
                         tracing::trace!(
+                            parent: span_ref,
                             status = status.as_u16(),
                             attempt,
                             remaining = rl.and_then(|r| r.remaining),
@@ -427,7 +434,7 @@ impl Inner {
                         {
                             reminted = true;
                             newer_than = generation;
-                            tracing::debug!("401: re-minting the JWT once");
+                            tracing::debug!(parent: span_ref, "401: re-minting the JWT once");
                             attempt -= 1;
                             continue;
                         }
@@ -473,7 +480,7 @@ impl Inner {
                     retry::retry_wait(&policy, cause, attempt, retry_after, rl.as_ref(), now),
                 );
                 if waited + wait > policy.budget {
-                    tracing::debug!("retry budget spent");
+                    tracing::debug!(parent: span_ref, "retry budget spent");
                     return Outcome {
                         response: result,
                         retries: attempt - 1,
@@ -481,6 +488,7 @@ impl Inner {
                     };
                 }
                 tracing::debug!(
+                    parent: span_ref,
                     ?cause,
                     wait_ms = wait.as_millis() as u64,
                     attempt,
@@ -492,7 +500,6 @@ impl Inner {
                 waited += wait;
             }
         }
-        .instrument(span.clone())
         .await;
         let status = outcome.response.as_ref().ok().map(|r| r.status().as_u16());
         let remaining = outcome
@@ -513,13 +520,28 @@ impl Inner {
         }
         crate::observe::hub_request(
             operation,
-            method.as_str(),
+            method,
             status,
             outcome.retries,
             started.elapsed(),
             remaining,
         );
         outcome
+    }
+}
+
+/// The method as a static string, for span and metric attributes.
+fn method_name(m: &reqwest::Method) -> &'static str {
+    use reqwest::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "OTHER",
     }
 }
 

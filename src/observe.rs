@@ -7,7 +7,7 @@ use std::time::Duration;
 /// One finished Hub request (all its attempts).
 pub(crate) fn hub_request(
     operation: &'static str,
-    method: &str,
+    method: &'static str,
     status: Option<u16>,
     retries: u32,
     elapsed: Duration,

@@ -557,6 +557,7 @@ pub fn build(
                 .with_location(false)
                 .with_threads(false)
                 .with_tracked_inactivity(false)
+                .with_context_activation(false)
                 .with_filter(export_filter())
                 .boxed(),
         );
@@ -768,7 +769,7 @@ impl Instruments {
 /// One finished Hub request (all attempts), from the middleware.
 pub(crate) fn record_hub_request(
     operation: &'static str,
-    method: &str,
+    method: &'static str,
     status: Option<u16>,
     retries: u32,
     elapsed: Duration,
@@ -781,7 +782,7 @@ pub(crate) fn record_hub_request(
     };
     let attrs = [
         KeyValue::new("operation", operation),
-        KeyValue::new("method", method.to_string()),
+        KeyValue::new("method", method),
         status_attr,
     ];
     i.hub_requests.add(1, &attrs);
@@ -818,11 +819,16 @@ pub(crate) fn record_mint(kind: &'static str, ok: bool) {
 
 /// Record one MCP tool call (`hub_repos`, `list`, whether it returned
 /// `isError`, how long it took).
-pub fn record_tool_call(tool: &str, action: &str, is_error: bool, elapsed: Duration) {
+pub fn record_tool_call(
+    tool: &'static str,
+    action: &'static str,
+    is_error: bool,
+    elapsed: Duration,
+) {
     let Some(i) = instruments() else { return };
     let attrs = [
-        KeyValue::new("tool", tool.to_string()),
-        KeyValue::new("action", action.to_string()),
+        KeyValue::new("tool", tool),
+        KeyValue::new("action", action),
         KeyValue::new("error", is_error),
     ];
     i.tool_calls.add(1, &attrs);

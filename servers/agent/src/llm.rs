@@ -2,9 +2,12 @@
 //! (async-openai against any base URL: OpenAI, Ollama, vLLM, …).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
 use async_openai::types::chat::{ChatCompletionMessageToolCalls, CreateChatCompletionRequest};
 use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
@@ -56,11 +59,19 @@ impl ModelReply {
 }
 
 /// A chat-completions client bound to one model.
+///
+/// Streamed turns ask for `stream_options: {"include_usage": true}` so the
+/// endpoint reports token usage in a last chunk; an endpoint that ignores it
+/// streams without usage. One that rejects it (a 4xx error mentioning
+/// `stream_options`) gets the turn retried without it, and this client stops
+/// asking from then on.
 #[derive(Clone)]
 pub struct Llm {
     client: Client<OpenAIConfig>,
     model: String,
     stream: bool,
+    /// Set once the endpoint rejected `stream_options`.
+    no_stream_options: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Llm {
@@ -101,6 +112,7 @@ impl Llm {
             client: Client::with_config(config).with_http_client(http),
             model: model.to_string(),
             stream,
+            no_stream_options: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -123,8 +135,9 @@ impl Llm {
     /// Run one turn. Text is passed to `on_text` as it arrives.
     ///
     /// Traced as an `llm.call` span with `gen_ai.request.model` and, when
-    /// the endpoint reports usage, `gen_ai.usage.input_tokens` and
-    /// `gen_ai.usage.output_tokens` (never the prompt, the answer or the key).
+    /// the endpoint reports usage (streamed: in its `include_usage` chunk),
+    /// `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` (never
+    /// the prompt, the answer or the key).
     pub async fn complete(
         &self,
         messages: &[Value],
@@ -163,6 +176,9 @@ impl Llm {
         }
         if self.stream {
             body["stream"] = json!(true);
+            if !self.no_stream_options.load(Ordering::Relaxed) {
+                body["stream_options"] = json!({"include_usage": true});
+            }
         }
         let request: CreateChatCompletionRequest = serde_json::from_value(body)
             .map_err(|e| AgentError::Llm(format!("cannot build the chat request: {e}")))?;
@@ -210,20 +226,32 @@ impl Llm {
 
     async fn complete_stream(
         &self,
-        request: CreateChatCompletionRequest,
+        mut request: CreateChatCompletionRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
         span: &tracing::Span,
     ) -> Result<ModelReply> {
-        let mut stream = self
-            .client
-            .chat()
-            .create_stream(request)
-            .await
-            .map_err(|e| AgentError::Llm(e.to_string()))?;
+        let mut stream = match self.client.chat().create_stream(request.clone()).await {
+            Ok(s) => s,
+            Err(e) if request.stream_options.is_some() && rejects_stream_options(&e) => {
+                self.no_stream_options.store(true, Ordering::Relaxed);
+                tracing::warn!(
+                    model = %self.model,
+                    "the model endpoint rejects stream_options; streaming without token usage"
+                );
+                request.stream_options = None;
+                self.client
+                    .chat()
+                    .create_stream(request)
+                    .await
+                    .map_err(|e| AgentError::Llm(e.to_string()))?
+            }
+            Err(e) => return Err(AgentError::Llm(e.to_string())),
+        };
         let mut content = String::new();
         let mut calls: BTreeMap<u32, ModelToolCall> = BTreeMap::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| AgentError::Llm(e.to_string()))?;
+            // With `include_usage`, the last chunk carries the usage and no choices.
             if let Some(u) = &chunk.usage {
                 record_usage(span, u.prompt_tokens, u.completion_tokens);
             }
@@ -273,4 +301,19 @@ impl Llm {
 fn record_usage(span: &tracing::Span, input: u32, output: u32) {
     span.record("gen_ai.usage.input_tokens", input);
     span.record("gen_ai.usage.output_tokens", output);
+}
+
+/// Whether a failed streaming request was the endpoint refusing
+/// `stream_options` (a 4xx naming it, OpenAI-shaped or not).
+fn rejects_stream_options(e: &OpenAIError) -> bool {
+    match e {
+        OpenAIError::ApiError(r) => {
+            r.status_code.is_client_error()
+                && (r.api_error.message.contains("stream_options")
+                    || r.api_error.param.as_deref() == Some("stream_options"))
+        }
+        // An error body that is not `{"error": {...}}` (vLLM, proxies).
+        OpenAIError::JSONDeserialize(_, body) => body.contains("stream_options"),
+        _ => false,
+    }
 }

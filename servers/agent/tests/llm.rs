@@ -62,6 +62,15 @@ async fn success_loop(stream: bool) {
     assert_eq!(reqs[0]["tools"].as_array().unwrap().len(), 7);
     assert_eq!(reqs[0]["tools"][1]["function"]["name"], "hub_repos");
     assert_eq!(reqs[0]["stream"].as_bool().unwrap_or(false), stream);
+    for r in &reqs {
+        // Streamed turns ask for the usage chunk; `stream_options` is invalid otherwise.
+        let want = if stream {
+            json!({"include_usage": true})
+        } else {
+            Value::Null
+        };
+        assert_eq!(r["stream_options"], want);
+    }
     let second = reqs[1]["messages"].as_array().unwrap();
     assert_eq!(second[2]["role"], "assistant");
     assert_eq!(second[2]["tool_calls"][0]["function"]["name"], "hub_repos");
@@ -78,6 +87,55 @@ async fn successful_tool_loop_streaming() {
 #[tokio::test]
 async fn successful_tool_loop_non_streaming() {
     success_loop(false).await;
+}
+
+/// A streaming endpoint that rejects `stream_options` (OpenAI-shaped and
+/// vLLM-shaped 400s): the turn is retried without it, later turns do not ask.
+#[tokio::test]
+async fn streaming_survives_an_endpoint_rejecting_stream_options() {
+    for wrapped in [true, false] {
+        let llm = fake_llm_with(list_then_report(), StreamOptions::Reject { wrapped }).await;
+        let a = start(Opts {
+            llm: Some((llm.url.clone(), true)),
+            ..Opts::default()
+        })
+        .await;
+        let r = rpc(&a.url, "SendMessage", text_msg("count acme repos")).await;
+        let task = &r["result"]["task"];
+        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+        assert_eq!(status_text(task), "acme has 5 repositories.");
+        let reqs = llm.requests.lock().unwrap().clone();
+        let opts: Vec<&Value> = reqs.iter().map(|r| &r["stream_options"]).collect();
+        assert_eq!(reqs.len(), 3, "rejected, retried, next turn: {opts:?}");
+        assert_eq!(reqs[0]["stream_options"]["include_usage"], true);
+        assert!(reqs[1].get("stream_options").is_none(), "{opts:?}");
+        assert_eq!(reqs[1]["messages"], reqs[0]["messages"], "the same turn");
+        assert_eq!(reqs[1]["stream"], true);
+        assert!(reqs[2].get("stream_options").is_none(), "not asked again");
+        a.running.shutdown().await.unwrap();
+    }
+}
+
+/// A streaming endpoint that ignores `stream_options` (no usage chunk).
+#[tokio::test]
+async fn streaming_without_a_usage_chunk() {
+    let llm = fake_llm_with(list_then_report(), StreamOptions::Ignore).await;
+    let a = start(Opts {
+        llm: Some((llm.url.clone(), true)),
+        ..Opts::default()
+    })
+    .await;
+    let r = rpc(&a.url, "SendMessage", text_msg("count acme repos")).await;
+    let task = &r["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    assert_eq!(status_text(task), "acme has 5 repositories.");
+    let reqs = llm.requests.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 2);
+    assert!(
+        reqs.iter()
+            .all(|r| r["stream_options"]["include_usage"] == true)
+    );
+    a.running.shutdown().await.unwrap();
 }
 
 #[tokio::test]

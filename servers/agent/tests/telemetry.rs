@@ -1,10 +1,14 @@
 //! OpenTelemetry export of the agent, checked end to end against a local
-//! OTLP/HTTP receiver that decodes protobuf: a no-LLM A2A task and an LLM
-//! task (fake model) run through the in-process backend against the demo
-//! emulator. Asserted on what was exported: the `agent.task` span with its
-//! tool call and the Hub request as descendants, the `llm.call` span with
-//! the model and token usage, the `agent.tasks` metric, and that no secret
-//! (the agent API key, the Docker Hub password, a JWT) is in any byte.
+//! OTLP/HTTP receiver that decodes protobuf: a no-LLM A2A task and LLM
+//! tasks (fake model: non-streaming, streaming with a usage chunk, streaming
+//! without one) run through the in-process backend against the demo
+//! emulator, and a no-LLM task through the MCP backend to `dockerhub-mcp`
+//! served in process over streamable HTTP. Asserted on what was exported:
+//! the `agent.task` span with its tool call and the Hub request as
+//! descendants, the `llm.call` spans with the model and token usage, the MCP
+//! server's tool span joining the agent's trace, the `agent.tasks` metric,
+//! and that no secret (the agent API key, the Docker Hub password, a JWT) is
+//! in any byte.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -20,55 +24,50 @@ use serde_json::{Value, json};
 
 const API_KEY_CANARY: &str = "agent-key-canary-7f3c9e";
 
-fn mcp_binary() -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join("dockerhub-mcp");
-    bin.exists().then_some(bin)
+/// `dockerhub-mcp` over streamable HTTP on 127.0.0.1:0 against its own demo
+/// emulator, built as its `main.rs` builds it, in this process (its spans go
+/// to the test's thread-local subscriber).
+async fn serve_mcp() -> (
+    dockerhub_mcp::http::HttpHandle,
+    dockerhub_emulator::EmulatorHandle,
+) {
+    let cfg = dockerhub_mcp::Config::from_args([
+        "dockerhub-mcp",
+        "--transport",
+        "streamable-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ])
+    .unwrap();
+    let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
+        .await
+        .unwrap();
+    let server =
+        dockerhub_mcp::build_server(&cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
+    let handle = dockerhub_mcp::http::start_http(&cfg, server, None)
+        .await
+        .unwrap();
+    (handle, emu)
 }
 
-/// `dockerhub-mcp --demo` over streamable HTTP, exporting to `otlp`; returns
-/// the child and its `/mcp` URL, or `None` when the binary is not built.
-async fn spawn_mcp(otlp: &str) -> Option<(tokio::process::Child, String)> {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let bin = mcp_binary()?;
-    let mut child = tokio::process::Command::new(bin)
-        .args(["--demo", "--transport", "streamable-http", "--port", "0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
-        .env("OTEL_SERVICE_NAME", "dockerhub-mcp-test")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
-        .env_remove("ENABLE_OTEL")
-        .env_remove("LOG_FORMAT")
-        .env_remove("LANGFUSE_PUBLIC_KEY")
-        .env_remove("LANGFUSE_SECRET_KEY")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("dockerhub-mcp announces its URL")
-            .unwrap()
-            .expect("dockerhub-mcp exited early");
-        if let Some(i) = line.find("http://")
-            && line.contains("/mcp")
-        {
-            break line[i..]
-                .split(|c: char| c.is_whitespace() || c == '"')
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Some((child, url))
+/// One text task on a fresh agent whose model streams (`stream_options`
+/// behaviour of the fake as given); returns the task id.
+async fn streamed_llm_task(script: Script, mode: StreamOptions) -> String {
+    let llm = fake_llm_with(script, mode).await;
+    let s = start(Opts {
+        llm: Some((llm.url.clone(), true)),
+        ..Opts::default()
+    })
+    .await;
+    let r = rpc(&s.url, "SendMessage", text_msg("list acme's repos")).await;
+    let t = r["result"]["task"].clone();
+    assert_eq!(t["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    assert_eq!(llm.requests.lock().unwrap().len(), 2, "two model turns");
+    s.running.shutdown().await.unwrap();
+    s.emu.shutdown().await;
+    t["id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -87,7 +86,7 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     // Thread-local; the current-thread test runtime runs every task on this thread.
     let guard = tracing::subscriber::set_default(subscriber);
 
-    // A fake model: one tool call, then an answer (non-streaming, with usage).
+    // A fake model: one tool call, then an answer (here non-streaming, with usage).
     let script: Script = Arc::new(|messages: &[Value]| {
         if after_tool(messages) {
             Turn::Text("acme has repositories.".into())
@@ -98,7 +97,7 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
             )])
         }
     });
-    let llm = fake_llm(script).await;
+    let llm = fake_llm(script.clone()).await;
     let a = start(Opts {
         args: vec!["--agent-api-key".into(), API_KEY_CANARY.into()],
         llm: Some((llm.url.clone(), false)),
@@ -125,8 +124,13 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     assert_eq!(chat["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
     let chat_id = chat["id"].as_str().unwrap().to_string();
 
+    // 3. Streamed LLM tasks: the model sends a usage chunk when asked for one,
+    // and an endpoint that ignores `stream_options` sends none.
+    let streamed_id = streamed_llm_task(script.clone(), StreamOptions::Honour).await;
+    let no_usage_id = streamed_llm_task(script, StreamOptions::Ignore).await;
+
     // The task span closes when the task's future ends, just after the final
-    // status is published: wait for both task spans to be exported.
+    // status is published: wait for the four task spans to be exported.
     let mut got = Vec::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -135,51 +139,35 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
             .iter()
             .filter(|s| s.name == "agent.task")
             .count();
-        if n >= 2 {
+        if n >= 4 {
             break;
         }
     }
     assert!(!got.is_empty());
 
-    // 3. The same through the MCP backend, to a spawned dockerhub-mcp exporting
-    // to the same receiver: its tool span continues the agent's trace from
-    // `_meta.traceparent`, under the agent's tool-call span.
-    let mcp_task = match spawn_mcp(&url).await {
-        Some((child, mcp_url)) => {
-            let backend = Arc::new(McpBackend::connect(&mcp_url, None).await.unwrap());
-            let b = start(Opts {
-                backend: Some(backend),
-                ..Opts::default()
-            })
-            .await;
-            let r = rpc(
-                &b.url,
-                "SendMessage",
-                data_msg("hub_repos", "list", json!({"namespace": "acme"})),
-            )
-            .await;
-            let t = r["result"]["task"].clone();
-            assert_eq!(t["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
-            let id = t["id"].as_str().unwrap().to_string();
-            // Wait for the child's tool span (its own exporter, 100 ms batches).
-            for _ in 0..100 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let now = log.lock().unwrap().clone();
-                if spans(&now).iter().any(|s| s.name == "tools/call hub_repos") {
-                    break;
-                }
-            }
-            b.running.shutdown().await.unwrap();
-            b.emu.shutdown().await;
-            Some((child, id))
-        }
-        None => {
-            println!(
-                "SKIP (MCP backend part): target/*/dockerhub-mcp is not built (cargo build -p dockerhub-mcp)"
-            );
-            None
-        }
-    };
+    // 4. The same through the MCP backend, to dockerhub-mcp served in process:
+    // its tool span continues the agent's trace only from the `_meta.traceparent`
+    // of the MCP HTTP request (its server tasks run outside the agent's spans).
+    let (mcp, mcp_emu) = serve_mcp().await;
+    let backend = Arc::new(McpBackend::connect(&mcp.mcp_url(), None).await.unwrap());
+    let b = start(Opts {
+        backend: Some(backend),
+        ..Opts::default()
+    })
+    .await;
+    let r = rpc(
+        &b.url,
+        "SendMessage",
+        data_msg("hub_repos", "list", json!({"namespace": "acme"})),
+    )
+    .await;
+    let t = r["result"]["task"].clone();
+    assert_eq!(t["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    let mcp_id = t["id"].as_str().unwrap().to_string();
+    b.running.shutdown().await.unwrap();
+    b.emu.shutdown().await;
+    mcp.shutdown().await.unwrap();
+    mcp_emu.shutdown().await;
 
     a.running.shutdown().await.unwrap();
     drop(guard);
@@ -248,6 +236,7 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     assert_eq!(calls.len(), 2, "two model turns: {names:?}");
     for c in &calls {
         assert_eq!(c.attrs["gen_ai.request.model"], "fake-model");
+        assert_eq!(c.attrs["stream"], "false");
         assert_eq!(c.attrs["gen_ai.usage.input_tokens"], "1", "{:?}", c.attrs);
         assert_eq!(c.attrs["gen_ai.usage.output_tokens"], "1");
     }
@@ -258,14 +247,51 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
         "the LLM task's tool call reaches the Hub under the task span"
     );
 
-    // The MCP backend: agent.task → agent.tool_call → (dockerhub-mcp) tools/call → hub.request.
-    if let Some((mut child, id)) = mcp_task {
-        let _ = child.kill().await;
+    // The streamed LLM tasks: usage from the last chunk, or none at all.
+    let (input, output) = STREAM_USAGE;
+    for (id, usage) in [(&streamed_id, true), (&no_usage_id, false)] {
         let task = spans
             .iter()
-            .find(|s| {
-                s.name == "agent.task" && s.attrs.get("task_id").map(String::as_str) == Some(&id)
-            })
+            .find(|s| s.name == "agent.task" && s.attrs.get("task_id") == Some(id))
+            .unwrap_or_else(|| panic!("no agent.task span for {id} in {names:?}"));
+        assert_eq!(task.attrs["state"], "completed");
+        let calls: Vec<&SpanView> = spans
+            .iter()
+            .filter(|s| s.name == "llm.call" && s.parent == task.span_id)
+            .collect();
+        assert_eq!(calls.len(), 2, "two streamed model turns: {names:?}");
+        for c in &calls {
+            assert_eq!(c.attrs["gen_ai.request.model"], "fake-model");
+            assert_eq!(c.attrs["stream"], "true", "{:?}", c.attrs);
+            assert!(!c.attrs.contains_key("error"), "{:?}", c.attrs);
+            if usage {
+                assert_eq!(
+                    c.attrs.get("gen_ai.usage.input_tokens"),
+                    Some(&input.to_string()),
+                    "streamed usage: {:?}",
+                    c.attrs
+                );
+                assert_eq!(
+                    c.attrs.get("gen_ai.usage.output_tokens"),
+                    Some(&output.to_string())
+                );
+            } else {
+                assert!(
+                    !c.attrs.contains_key("gen_ai.usage.input_tokens")
+                        && !c.attrs.contains_key("gen_ai.usage.output_tokens"),
+                    "no usage without a usage chunk: {:?}",
+                    c.attrs
+                );
+            }
+        }
+    }
+
+    // The MCP backend: agent.task → agent.tool_call → (dockerhub-mcp) tools/call → hub.request.
+    {
+        let id = &mcp_id;
+        let task = spans
+            .iter()
+            .find(|s| s.name == "agent.task" && s.attrs.get("task_id") == Some(id))
             .unwrap_or_else(|| panic!("no agent.task span for {id} in {names:?}"));
         let tool = spans
             .iter()

@@ -2,7 +2,8 @@
 //! statically: every manifest parses; every variable they pass to dockerhub-mcp is one it reads (a flag's env
 //! name, an SDK variable or a telemetry variable); the ConfigMap's values are accepted by the server's own
 //! parsers; the Deployment probes /health, runs non-root and takes Docker Hub credentials from a Secret.
-//! (`.env.example` and `docker/mcp.compose.yml` are checked the same way in `real_clients_config.rs`.)
+//! (`.env.example` and `docker/mcp.compose.yml` are checked the same way in `real_clients_config.rs`; the agent's
+//! manifests `docker/k8s/agent-*.yaml` and its compose service in `servers/agent/tests/deploy_config.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -145,6 +146,15 @@ fn deployment_probes_health_runs_non_root_and_reads_secrets() {
     let secret_keys = secret["stringData"].as_object().unwrap();
     assert!(secret_keys.contains_key("DOCKER_HUB_TOKEN"));
     assert!(secret_keys.contains_key("MCP_AUTH_TOKENS"));
+    // The example tokens pass the server's own checks, with one for the agent (its MCP_TOKEN).
+    let tokens = dockerhub_mcp::auth::StaticTokens::load(
+        Some(&secrecy::SecretString::from(
+            secret_keys["MCP_AUTH_TOKENS"].as_str().unwrap(),
+        )),
+        None,
+    )
+    .unwrap();
+    assert!(tokens.ids().contains(&"agent"), "{:?}", tokens.ids());
     let cm_data = cm["data"].as_object().unwrap();
     for k in secret_keys.keys() {
         assert!(!cm_data.contains_key(k), "{k} belongs in the Secret only");

@@ -30,6 +30,23 @@ pub enum Turn {
 /// The script: given the request's messages, decide the turn.
 pub type Script = Arc<dyn Fn(&[Value]) -> Turn + Send + Sync>;
 
+/// How the fake model treats a streamed request's `stream_options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamOptions {
+    /// Like OpenAI: a last chunk with `usage` (and no choices) only when the
+    /// request asked for `stream_options.include_usage`.
+    #[default]
+    Honour,
+    /// Never a usage chunk (older servers).
+    Ignore,
+    /// HTTP 400 for any request carrying `stream_options`, with an OpenAI
+    /// `{"error": {...}}` body (`wrapped`) or a vLLM-style flat one.
+    Reject { wrapped: bool },
+}
+
+/// The usage the fake reports in its streamed usage chunk.
+pub const STREAM_USAGE: (u32, u32) = (42, 7);
+
 /// The fake LLM: records every request body.
 #[derive(Clone)]
 pub struct FakeLlm {
@@ -40,6 +57,7 @@ pub struct FakeLlm {
 struct FakeEp {
     script: Script,
     requests: Arc<Mutex<Vec<Value>>>,
+    stream_options: StreamOptions,
 }
 
 fn tool_calls_json(calls: &[(String, Value)]) -> Vec<Value> {
@@ -64,6 +82,22 @@ impl Endpoint for FakeEp {
         self.requests.lock().unwrap().push(body.clone());
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let stream = body["stream"].as_bool().unwrap_or(false);
+        if let StreamOptions::Reject { wrapped } = self.stream_options
+            && body.get("stream_options").is_some()
+        {
+            let message = "Unrecognized request argument supplied: stream_options";
+            let err = if wrapped {
+                json!({"error": {"message": message, "type": "invalid_request_error", "param": "stream_options", "code": null}})
+            } else {
+                json!({"object": "error", "message": message, "type": "BadRequestError", "param": null, "code": 400})
+            };
+            return Ok(Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .content_type("application/json")
+                .body(err.to_string()));
+        }
+        let include_usage = self.stream_options == StreamOptions::Honour
+            && body["stream_options"]["include_usage"].as_bool() == Some(true);
         let mut turn = (self.script)(&messages);
         if let Turn::Slow(d, text) = turn {
             tokio::time::sleep(d).await;
@@ -135,6 +169,17 @@ impl Endpoint for FakeEp {
             }
             _ => unreachable!(),
         }
+        if include_usage {
+            // Every chunk carries `usage: null`; one more, with no choices, the usage.
+            for f in &mut frames {
+                f["usage"] = Value::Null;
+            }
+            let mut last = base(json!([]), "chat.completion.chunk");
+            let (input, output) = STREAM_USAGE;
+            last["usage"] = json!({"prompt_tokens": input, "completion_tokens": output,
+                                   "total_tokens": input + output});
+            frames.push(last);
+        }
         let mut out = String::new();
         for f in frames {
             out.push_str(&format!("data: {f}\n\n"));
@@ -146,8 +191,13 @@ impl Endpoint for FakeEp {
     }
 }
 
-/// Start the fake model with a script.
+/// Start the fake model with a script (honouring `stream_options`).
 pub async fn fake_llm(script: Script) -> FakeLlm {
+    fake_llm_with(script, StreamOptions::Honour).await
+}
+
+/// Start the fake model with a script and a `stream_options` behaviour.
+pub async fn fake_llm_with(script: Script, stream_options: StreamOptions) -> FakeLlm {
     let acceptor = TcpListener::bind("127.0.0.1:0")
         .into_acceptor()
         .await
@@ -157,6 +207,7 @@ pub async fn fake_llm(script: Script) -> FakeLlm {
     let ep = FakeEp {
         script,
         requests: requests.clone(),
+        stream_options,
     };
     tokio::spawn(async move {
         let _ = poem::Server::new_with_acceptor(acceptor).run(ep).await;
