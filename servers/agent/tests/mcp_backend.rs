@@ -1,62 +1,21 @@
-//! The MCP client backend against the real `dockerhub-mcp` binary (built by the
-//! workspace's tests; the test prints SKIP when it is not there).
+//! The MCP client backend against `dockerhub-mcp`, served in process over
+//! streamable HTTP on 127.0.0.1:0 against its own demo emulator, with
+//! destructive actions offered (`--allow-destructive`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use dockerhub_agent::mcp::McpBackend;
 use dockerhub_agent::tools::ToolBackend;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn mcp_binary() -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?;
-    let bin = dir.join("dockerhub-mcp");
-    bin.exists().then_some(bin)
-}
 
 #[tokio::test]
 async fn tools_through_the_mcp_server() {
-    let Some(bin) = mcp_binary() else {
-        println!("SKIP: target/*/dockerhub-mcp is not built (cargo build -p dockerhub-mcp)");
-        return;
-    };
-    let mut child = tokio::process::Command::new(bin)
-        .args(["--demo", "--transport", "streamable-http", "--port", "0"])
-        .env("FASTMCP_LOG_LEVEL", "info")
-        .env("DOCKERHUB_ALLOW_DESTRUCTIVE", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let Ok(Ok(Some(line))) =
-            tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await
-        else {
-            println!("SKIP: dockerhub-mcp did not announce its URL");
-            return;
-        };
-        if let Some(i) = line.find("http://")
-            && line.contains("/mcp")
-        {
-            let rest = &line[i..];
-            break rest
-                .split(|c: char| c.is_whitespace() || c == '"')
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mcp, mcp_emu) = serve_mcp(&["--allow-destructive"]).await;
+    let url = mcp.mcp_url();
 
     let backend = Arc::new(McpBackend::connect(&url, None).await.unwrap());
     let tools = backend.tools().await;
@@ -129,5 +88,7 @@ async fn tools_through_the_mcp_server() {
     );
 
     a.running.shutdown().await.unwrap();
-    let _ = child.kill().await;
+    a.emu.shutdown().await;
+    mcp.shutdown().await.unwrap();
+    mcp_emu.shutdown().await;
 }

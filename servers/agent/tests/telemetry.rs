@@ -24,34 +24,6 @@ use serde_json::{Value, json};
 
 const API_KEY_CANARY: &str = "agent-key-canary-7f3c9e";
 
-/// `dockerhub-mcp` over streamable HTTP on 127.0.0.1:0 against its own demo
-/// emulator, built as its `main.rs` builds it, in this process (its spans go
-/// to the test's thread-local subscriber).
-async fn serve_mcp() -> (
-    dockerhub_mcp::http::HttpHandle,
-    dockerhub_emulator::EmulatorHandle,
-) {
-    let cfg = dockerhub_mcp::Config::from_args([
-        "dockerhub-mcp",
-        "--transport",
-        "streamable-http",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-    ])
-    .unwrap();
-    let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
-        .await
-        .unwrap();
-    let server =
-        dockerhub_mcp::build_server(&cfg, dockerhub_api::Hub::new(hub_cfg).unwrap()).unwrap();
-    let handle = dockerhub_mcp::http::start_http(&cfg, server, None)
-        .await
-        .unwrap();
-    (handle, emu)
-}
-
 /// One text task on a fresh agent whose model streams (`stream_options`
 /// behaviour of the fake as given); returns the task id.
 async fn streamed_llm_task(script: Script, mode: StreamOptions) -> String {
@@ -148,7 +120,7 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     // 4. The same through the MCP backend, to dockerhub-mcp served in process:
     // its tool span continues the agent's trace only from the `_meta.traceparent`
     // of the MCP HTTP request (its server tasks run outside the agent's spans).
-    let (mcp, mcp_emu) = serve_mcp().await;
+    let (mcp, mcp_emu) = serve_mcp(&[]).await;
     let backend = Arc::new(McpBackend::connect(&mcp.mcp_url(), None).await.unwrap());
     let b = start(Opts {
         backend: Some(backend),

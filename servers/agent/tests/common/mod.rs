@@ -371,3 +371,34 @@ pub async fn wait_state(url: &str, task_id: &str, want: &str) -> Value {
     }
     panic!("task {task_id} never reached {want}");
 }
+
+/// `dockerhub-mcp` over streamable HTTP on 127.0.0.1:0 against its own demo
+/// emulator, built as its `main.rs` builds it, in this process (its spans go
+/// to the test's subscriber). `extra` are more `dockerhub-mcp` flags (e.g.
+/// `--allow-destructive`).
+pub async fn serve_mcp(
+    extra: &[&str],
+) -> (
+    dockerhub_mcp::http::HttpHandle,
+    dockerhub_emulator::EmulatorHandle,
+) {
+    let mut args = vec![
+        "dockerhub-mcp",
+        "--transport",
+        "streamable-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let cfg = dockerhub_mcp::Config::from_args(args).unwrap();
+    let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
+        .await
+        .unwrap();
+    let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg).unwrap()).unwrap();
+    let handle = dockerhub_mcp::http::start_http(&cfg, server, None)
+        .await
+        .unwrap();
+    (handle, emu)
+}
