@@ -110,6 +110,16 @@ pub struct OtlpTarget {
     pub headers: Vec<(String, SecretString)>,
 }
 
+impl OtlpTarget {
+    /// The headers as the exporter builders take them.
+    fn header_map(&self) -> HashMap<String, String> {
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
+            .collect()
+    }
+}
+
 /// Langfuse's OTLP trace endpoint with Basic auth from its key pair.
 #[derive(Debug, Clone)]
 pub struct LangfuseTarget {
@@ -161,6 +171,12 @@ pub struct TelemetryConfig {
     pub batch_delay: Duration,
     /// Metric export interval (`OTEL_METRIC_EXPORT_INTERVAL` in ms, default 30000).
     pub metric_interval: Duration,
+    /// Whether spans go to the OTLP collector (`OTEL_TRACES_EXPORTER`: `otlp`,
+    /// the default, or `none`). Langfuse has its own switch: its keys.
+    pub traces: bool,
+    /// Whether metrics go to the OTLP collector (`OTEL_METRICS_EXPORTER`:
+    /// `otlp`, the default, or `none`).
+    pub metrics: bool,
 }
 
 /// The environment variables [`TelemetryConfig::from_env`] reads.
@@ -172,6 +188,8 @@ pub const ENV_VARS: &[&str] = &[
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
     "ENABLE_OTEL",
     "LANGFUSE_HOST",
     "LANGFUSE_PUBLIC_KEY",
@@ -198,6 +216,8 @@ impl TelemetryConfig {
             export_timeout: Duration::from_secs(5),
             batch_delay: Duration::from_secs(1),
             metric_interval: Duration::from_secs(30),
+            traces: true,
+            metrics: true,
         }
     }
 
@@ -253,6 +273,15 @@ impl TelemetryConfig {
                 ))
             })?;
         }
+        let exporter = |k: &str| match set(k).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("otlp") => Ok(true),
+            Some("none") => Ok(false),
+            Some(other) => Err(TelemetryError::Config(format!(
+                "{k}={other:?} is not supported; use otlp or none"
+            ))),
+        };
+        cfg.traces = exporter("OTEL_TRACES_EXPORTER")?;
+        cfg.metrics = exporter("OTEL_METRICS_EXPORTER")?;
         // Every variable is read up front, whatever the switch says, so that
         // the set of names read is always the same (see `ENV_VARS`).
         let enable = set("ENABLE_OTEL");
@@ -477,26 +506,23 @@ pub fn build(
         .build();
     let mut tracers = Vec::new();
     let mut meters = None;
-    if let Some(o) = &cfg.otlp {
+    if let Some(o) = cfg.otlp.as_ref().filter(|_| cfg.traces) {
         let base = o.endpoint.trim_end_matches('/');
-        let headers: HashMap<String, String> = o
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.expose_secret().to_string()))
-            .collect();
         tracers.push(tracer_provider(
             cfg,
             &format!("{base}/v1/traces"),
-            headers.clone(),
+            o.header_map(),
             &gate,
             &resource,
         )?);
-        let url = format!("{base}/v1/metrics");
+    }
+    if let Some(o) = cfg.otlp.as_ref().filter(|_| cfg.metrics) {
+        let url = format!("{}/v1/metrics", o.endpoint.trim_end_matches('/'));
         let exporter = opentelemetry_otlp::MetricExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(url.clone())
-            .with_headers(headers)
+            .with_headers(o.header_map())
             .with_timeout(cfg.export_timeout)
             .build()
             .map_err(|e| TelemetryError::Exporter {
@@ -920,6 +946,15 @@ mod tests {
         .unwrap();
         assert!(!c.exports());
         assert!(cfg(&[("ENABLE_OTEL", "true")]).is_err());
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "OTLP"),
+        ])
+        .unwrap();
+        assert!(!c.traces && c.metrics);
+        let e = cfg(&[("OTEL_METRICS_EXPORTER", "prometheus")]).unwrap_err();
+        assert!(e.to_string().contains("OTEL_METRICS_EXPORTER"), "{e}");
         assert!(cfg(&[("LANGFUSE_PUBLIC_KEY", "pk")]).is_err());
     }
 

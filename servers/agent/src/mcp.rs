@@ -1,13 +1,19 @@
 //! The MCP client backend: the seven tools of a `dockerhub-mcp` (or any
 //! compatible) server over streamable HTTP.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use rmcp::model::{CallToolRequestParams, RequestMetaObject};
+use http::{HeaderName, HeaderValue};
+use rmcp::model::{CallToolRequestParams, ClientJsonRpcMessage, RequestMetaObject};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::common::client_side_sse::BoxedSseResponse;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClient, StreamableHttpClientTransportConfig, StreamableHttpError,
+    StreamableHttpPostResponse, StreamableHttpResponseLimits,
+};
 use rmcp::{RoleClient, ServiceExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -39,7 +45,7 @@ impl McpBackend {
         if let Some(t) = token {
             cfg = cfg.auth_header(t.expose_secret().to_string());
         }
-        let transport = StreamableHttpClientTransport::from_config(cfg);
+        let transport = StreamableHttpClientTransport::with_client(TraceHeaders::new()?, cfg);
         let client = ().serve(transport).await.map_err(|e| {
             AgentError::Mcp(format!(
                 "cannot connect to {url}: {e}; check MCP_URL and that the server runs with --transport streamable-http"
@@ -90,14 +96,10 @@ impl McpBackend {
             .unwrap_or("")
             .to_string();
         let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
-        // The rmcp client sends every request through one transport with fixed
-        // headers, so the W3C trace context of this call (the agent's tool-call
-        // span) travels in `_meta.traceparent`, which dockerhub-mcp honours.
-        if let Some(tp) = traceparent(&tracing::Span::current()) {
-            let mut meta = RequestMetaObject::new();
-            meta.set_traceparent(tp);
-            params.meta = Some(meta);
-        }
+        // The W3C trace context of this call (the agent's tool-call span)
+        // travels in `_meta.traceparent` (SEP-414, any transport), which
+        // `TraceHeaders` also sends as the POST's `traceparent` header.
+        params.meta = trace_meta(&tracing::Span::current());
         match self.client.call_tool(params).await {
             Ok(r) => {
                 let text: Vec<String> = r
@@ -136,14 +138,192 @@ impl McpBackend {
     }
 }
 
-/// The W3C `traceparent` of `span`, when it is recorded (telemetry on).
-fn traceparent(span: &tracing::Span) -> Option<String> {
+/// The W3C trace context (`traceparent`, `tracestate`) of `span` as request
+/// `_meta`, when the span is recorded (telemetry on).
+fn trace_meta(span: &tracing::Span) -> Option<RequestMetaObject> {
     let mut headers = http::HeaderMap::new();
     dockerhub_api::telemetry::inject_headers(span, &mut headers);
+    let field = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let mut meta = RequestMetaObject::new();
+    meta.set_traceparent(field("traceparent")?);
+    if let Some(state) = field("tracestate") {
+        meta.set_tracestate(state);
+    }
+    Some(meta)
+}
+
+/// The reqwest client of the MCP transport, built like rmcp's default one,
+/// that also sends the `traceparent` and `tracestate` of a request's
+/// `params._meta` as HTTP headers of its POST.
+#[derive(Debug, Clone)]
+struct TraceHeaders(reqwest::Client);
+
+impl TraceHeaders {
+    /// No idle pooling, and only same-origin 307/308 redirects (at most 10),
+    /// as in rmcp's `StreamableHttpClientTransport::from_config`.
+    fn new() -> Result<TraceHeaders> {
+        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+            let keeps_body = matches!(
+                attempt.status(),
+                reqwest::StatusCode::TEMPORARY_REDIRECT | reqwest::StatusCode::PERMANENT_REDIRECT
+            );
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if !keeps_body || !same_origin {
+                attempt.stop()
+            } else if attempt.previous().len() > 10 {
+                attempt.error("exceeded 10 redirects")
+            } else {
+                attempt.follow()
+            }
+        });
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .redirect(redirect)
+            .build()
+            .map(TraceHeaders)
+            .map_err(|e| AgentError::Mcp(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// `headers` plus the `traceparent` and `tracestate` of `message`'s
+/// `params._meta` (as sent), when it is a request and they are valid header values.
+fn with_trace_headers(
+    message: &ClientJsonRpcMessage,
+    mut headers: HashMap<HeaderName, HeaderValue>,
+) -> HashMap<HeaderName, HeaderValue> {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return headers;
+    };
+    let Ok(value) = serde_json::to_value(&request.request) else {
+        return headers;
+    };
+    let Some(meta) = value.pointer("/params/_meta") else {
+        return headers;
+    };
+    for name in ["traceparent", "tracestate"] {
+        if let Some(v) = meta
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
     headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+}
+
+type HttpError = StreamableHttpError<reqwest::Error>;
+
+/// Every method delegates to reqwest's, so the transport's limits apply.
+impl StreamableHttpClient for TraceHeaders {
+    type Error = reqwest::Error;
+
+    async fn post_message(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> std::result::Result<StreamableHttpPostResponse, HttpError> {
+        let headers = with_trace_headers(&message, custom_headers);
+        self.0
+            .post_message(uri, message, session_id, auth_header, headers)
+            .await
+    }
+
+    async fn post_message_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> std::result::Result<StreamableHttpPostResponse, HttpError> {
+        let headers = with_trace_headers(&message, custom_headers);
+        self.0
+            .post_message_with_max_sse_event_size(
+                uri,
+                message,
+                session_id,
+                auth_header,
+                headers,
+                max_sse_event_size,
+            )
+            .await
+    }
+
+    async fn post_message_with_response_limits(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        limits: StreamableHttpResponseLimits,
+    ) -> std::result::Result<StreamableHttpPostResponse, HttpError> {
+        let headers = with_trace_headers(&message, custom_headers);
+        self.0
+            .post_message_with_response_limits(
+                uri,
+                message,
+                session_id,
+                auth_header,
+                headers,
+                limits,
+            )
+            .await
+    }
+
+    async fn delete_session(
+        &self,
+        uri: Arc<str>,
+        session_id: Arc<str>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> std::result::Result<(), HttpError> {
+        self.0
+            .delete_session(uri, session_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+    ) -> std::result::Result<BoxedSseResponse, HttpError> {
+        self.0
+            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<HeaderName, HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> std::result::Result<BoxedSseResponse, HttpError> {
+        self.0
+            .get_stream_with_max_sse_event_size(
+                uri,
+                session_id,
+                last_event_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await
+    }
 }
 
 impl ToolBackend for McpBackend {
@@ -195,5 +375,38 @@ impl ToolBackend for McpBackend {
 
     fn describe(&self) -> String {
         format!("MCP {}", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(v: Value) -> ClientJsonRpcMessage {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn trace_headers_come_from_request_meta() {
+        let tp = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01";
+        let call = message(
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "hub_repos", "arguments": {},
+                       "_meta": {"traceparent": tp, "tracestate": "k=v"}}}),
+        );
+        let h = with_trace_headers(&call, HashMap::new());
+        let get = |name| h.get(&HeaderName::from_static(name)).unwrap();
+        assert_eq!(get("traceparent"), tp);
+        assert_eq!(get("tracestate"), "k=v");
+
+        let bad = message(
+            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "x", "_meta": {"traceparent": "a\r\nx-evil: 1"}}}),
+        );
+        assert!(with_trace_headers(&bad, HashMap::new()).is_empty());
+
+        let note =
+            message(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        assert!(with_trace_headers(&note, HashMap::new()).is_empty());
     }
 }

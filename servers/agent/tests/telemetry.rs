@@ -6,7 +6,8 @@
 //! served in process over streamable HTTP. Asserted on what was exported:
 //! the `agent.task` span with its tool call and the Hub request as
 //! descendants, the `llm.call` spans with the model and token usage, the MCP
-//! server's tool span joining the agent's trace, the `agent.tasks` metric,
+//! server's tool span joining the agent's trace (and the `traceparent` header
+//! on the agent's tools/call POST, seen by a recording proxy), the `agent.tasks` metric,
 //! and that no secret (the agent API key, the Docker Hub password, a JWT) is
 //! in any byte.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -118,10 +119,16 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     assert!(!got.is_empty());
 
     // 4. The same through the MCP backend, to dockerhub-mcp served in process:
-    // its tool span continues the agent's trace only from the `_meta.traceparent`
+    // its tool span continues the agent's trace only from the trace context
     // of the MCP HTTP request (its server tasks run outside the agent's spans).
+    // A recording proxy in between keeps each HTTP request the agent sends.
     let (mcp, mcp_emu) = serve_mcp(&[]).await;
-    let backend = Arc::new(McpBackend::connect(&mcp.mcp_url(), None).await.unwrap());
+    let (proxy, mcp_requests) = recording_proxy(mcp.addr).await;
+    let backend = Arc::new(
+        McpBackend::connect(&format!("http://{proxy}/mcp"), None)
+            .await
+            .unwrap(),
+    );
     let b = start(Opts {
         backend: Some(backend),
         ..Opts::default()
@@ -138,6 +145,19 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
     let mcp_id = t["id"].as_str().unwrap().to_string();
     b.running.shutdown().await.unwrap();
     b.emu.shutdown().await;
+    // Let the session DELETE of the dropped MCP client through the proxy
+    // before the server stops.
+    for _ in 0..100 {
+        let deleted = mcp_requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(head, _)| head.starts_with("DELETE "));
+        if deleted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     mcp.shutdown().await.unwrap();
     mcp_emu.shutdown().await;
 
@@ -279,6 +299,34 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
             remote.parent, tool.span_id,
             "the MCP server's span is a child of the agent's tool-call span"
         );
+        // The POST carrying the tools/call has the W3C `traceparent` header
+        // of the agent's tool-call span (besides its `_meta.traceparent`).
+        let requests = mcp_requests.lock().unwrap().clone();
+        let (head, body) = requests
+            .iter()
+            .find(|(_, body)| {
+                serde_json::from_slice::<Value>(body).is_ok_and(|v| v["method"] == "tools/call")
+            })
+            .unwrap_or_else(|| panic!("no tools/call request through the proxy: {requests:?}"));
+        assert!(head.starts_with("POST "), "{head}");
+        let header = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("traceparent"))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no traceparent header on the tools/call POST:\n{head}"));
+        let parts: Vec<&str> = header.split('-').collect();
+        assert_eq!(parts.len(), 4, "traceparent {header:?}");
+        assert_eq!(
+            parts[1], task.trace_id,
+            "the traceparent header carries the agent task's trace id"
+        );
+        assert_eq!(
+            parts[2], tool.span_id,
+            "the traceparent header's parent is the agent's tool-call span"
+        );
+        let meta: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(meta["params"]["_meta"]["traceparent"], header.as_str());
         assert!(
             spans.iter().any(|s| s.name == "hub.request"
                 && s.trace_id == task.trace_id

@@ -30,6 +30,8 @@ use serde_json::json;
 const CALLS: usize = 3_000;
 const WARMUP: usize = 200;
 const ROUNDS: usize = 11;
+const AB_BLOCK: usize = 100;
+const AB_BLOCKS: usize = 60;
 const SCENARIOS: [&str; 4] = ["off", "up", "down", "stall"];
 
 fn get_args() -> CallToolRequestParams {
@@ -78,50 +80,38 @@ fn answer_ok(s: std::net::TcpStream) {
     }
 }
 
-/// Child: run one scenario, print `p50_us p99_us mean_us dropped shutdown_ms`.
-/// `hub_ms` adds that much latency to every Hub answer (0: loopback speed).
-fn child(scenario: &str, hub_ms: u64) {
-    let (calls, warmup) = if hub_ms == 0 {
-        (CALLS, WARMUP)
-    } else {
-        (200, 20)
+/// The log filter of both sides: the binary's default (`info`, rmcp capped),
+/// or `BENCH_LOG` (e.g. `warn`).
+fn log_filter() -> String {
+    dockerhub_mcp::log_filter(&std::env::var("BENCH_LOG").unwrap_or_else(|_| "info".into()))
+}
+
+/// The OTLP target of a scenario, with its receiver when there is one
+/// (threads that live as long as the process).
+fn collector(scenario: &str) -> Option<OtlpTarget> {
+    let target = |port: u16| {
+        Some(OtlpTarget {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            headers: vec![],
+        })
     };
-    let mut cfg = TelemetryConfig::new("dockerhub-mcp-bench");
-    cfg.log.filter = "warn".into();
-    cfg.log.color = false;
-    let _holder = match scenario {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    match scenario {
         "off" => None,
         "up" => {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = l.local_addr().unwrap().port();
-            cfg.otlp = Some(OtlpTarget {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                headers: vec![],
-            });
             std::thread::spawn(move || {
                 for s in l.incoming().flatten() {
                     std::thread::spawn(move || answer_ok(s));
                 }
             });
-            None
+            target(port)
         }
         "down" => {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = l.local_addr().unwrap().port();
             drop(l);
-            cfg.otlp = Some(OtlpTarget {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                headers: vec![],
-            });
-            None
+            target(port)
         }
         "stall" => {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = l.local_addr().unwrap().port();
-            cfg.otlp = Some(OtlpTarget {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                headers: vec![],
-            });
             // Accept, read and never answer.
             std::thread::spawn(move || {
                 let mut held = Vec::new();
@@ -134,10 +124,58 @@ fn child(scenario: &str, hub_ms: u64) {
                     held.push(s);
                 }
             });
-            Some(())
+            target(port)
         }
         other => panic!("unknown scenario {other}"),
+    }
+}
+
+/// The demo emulator (rate limit off, `hub_ms` of latency on each answer)
+/// and an rmcp client connected in-process to the MCP handler over it.
+async fn setup(
+    hub_ms: u64,
+) -> (
+    rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    dockerhub_emulator::EmulatorHandle,
+) {
+    let cfg = Config::from_args(["dockerhub-mcp"]).unwrap();
+    let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
+        .await
+        .unwrap();
+    emu.set_rate_limit(0, Duration::from_secs(60));
+    if hub_ms > 0 {
+        emu.inject_fault(dockerhub_emulator::Fault {
+            method: Some("GET".into()),
+            path: "/v2/namespaces/*".into(),
+            count: u32::MAX,
+            kind: dockerhub_emulator::FaultKind::Latency { ms: hub_ms },
+        });
+    }
+    let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg).unwrap()).unwrap();
+    let (a, b) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(a).await {
+            let _ = running.waiting().await;
+        }
+    });
+    (().serve(b).await.unwrap(), emu)
+}
+
+/// Child: run one scenario, print `p50_us p99_us mean_us dropped shutdown_ms`.
+/// `hub_ms` adds that much latency to every Hub answer (0: loopback speed).
+fn child(scenario: &str, hub_ms: u64) {
+    let (calls, warmup) = if hub_ms == 0 {
+        (CALLS, WARMUP)
+    } else {
+        (200, 20)
     };
+    let mut cfg = TelemetryConfig::new("dockerhub-mcp-bench");
+    cfg.log.filter = log_filter();
+    cfg.log.color = false;
+    // For finding where the cost is: BENCH_TRACES=0 or BENCH_METRICS=0.
+    cfg.traces = std::env::var("BENCH_TRACES").map_or(true, |v| v != "0");
+    cfg.metrics = std::env::var("BENCH_METRICS").map_or(true, |v| v != "0");
+    cfg.otlp = collector(scenario);
     // As in the binary: telemetry first, then the runtime.
     let tel = telemetry::init(cfg).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -145,27 +183,7 @@ fn child(scenario: &str, hub_ms: u64) {
         .build()
         .unwrap();
     let lat = rt.block_on(async {
-        let cfg = Config::from_args(["dockerhub-mcp"]).unwrap();
-        let (emu, hub_cfg) = dockerhub_api::demo::start(cfg.hub_config().unwrap())
-            .await
-            .unwrap();
-        emu.set_rate_limit(0, Duration::from_secs(60));
-        if hub_ms > 0 {
-            emu.inject_fault(dockerhub_emulator::Fault {
-                method: Some("GET".into()),
-                path: "/v2/namespaces/*".into(),
-                count: u32::MAX,
-                kind: dockerhub_emulator::FaultKind::Latency { ms: hub_ms },
-            });
-        }
-        let server = dockerhub_mcp::build_server(&cfg, Hub::new(hub_cfg).unwrap()).unwrap();
-        let (a, b) = tokio::io::duplex(1 << 20);
-        tokio::spawn(async move {
-            if let Ok(running) = server.serve(a).await {
-                let _ = running.waiting().await;
-            }
-        });
-        let client = ().serve(b).await.unwrap();
+        let (client, emu) = setup(hub_ms).await;
         for _ in 0..warmup {
             client.call_tool(get_args()).await.unwrap();
         }
@@ -197,7 +215,117 @@ fn child(scenario: &str, hub_ms: u64) {
     );
 }
 
+/// In-process A/B: one process, one current-thread runtime (client, MCP
+/// handler and emulator on one thread), and two subscribers built by
+/// `telemetry::build` — logs only, and logs plus OTLP export to `scenario`'s
+/// collector. Blocks of `AB_BLOCK` calls alternate between them, so drift
+/// in the machine's load hits both sides alike. Prints `off_p50 on_p50
+/// off_mean on_mean` in µs (fractional).
+fn child_ab(scenario: &str, blocks: usize) {
+    let mut base = TelemetryConfig::new("dockerhub-mcp-bench");
+    base.log.filter = log_filter();
+    base.log.color = false;
+    let mut with = base.clone();
+    with.otlp = collector(scenario);
+    let (_tel_off, off) = telemetry::build(&base).unwrap();
+    let (tel_on, on) = telemetry::build(&with).unwrap();
+    let (off, on) = (tracing::Dispatch::new(off), tracing::Dispatch::new(on));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, emu) = tracing::dispatcher::with_default(&off, || rt.block_on(setup(0)));
+    let run = |d: &tracing::Dispatch, n: usize, out: &mut Vec<Duration>| {
+        tracing::dispatcher::with_default(d, || {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let t = Instant::now();
+                    let r = client.call_tool(get_args()).await.unwrap();
+                    out.push(t.elapsed());
+                    assert_ne!(r.is_error, Some(true), "tool calls succeed");
+                }
+            })
+        })
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    run(&off, WARMUP, &mut Vec::new());
+    run(&on, WARMUP, &mut Vec::new());
+    for i in 0..blocks {
+        if i % 2 == 0 {
+            run(&off, AB_BLOCK, &mut a);
+            run(&on, AB_BLOCK, &mut b);
+        } else {
+            run(&on, AB_BLOCK, &mut b);
+            run(&off, AB_BLOCK, &mut a);
+        }
+    }
+    tracing::dispatcher::with_default(&off, || {
+        rt.block_on(async {
+            let _ = client.cancel().await;
+            emu.shutdown().await;
+        })
+    });
+    let stats = |mut v: Vec<Duration>| {
+        let mean = v.iter().sum::<Duration>().as_secs_f64() * 1e6 / v.len() as f64;
+        v.sort();
+        (pct(&v, 0.5).as_secs_f64() * 1e6, mean)
+    };
+    let ((p_off, m_off), (p_on, m_on)) = (stats(a), stats(b));
+    println!("{p_off:.1} {p_on:.1} {m_off:.1} {m_on:.1}");
+    drop(rt);
+    // Shutdown waits for a stalled export; not measured here.
+    std::mem::forget(tel_on);
+}
+
+/// Run the in-process A/B for every exporting scenario and print the table.
+fn series_ab(blocks: usize) {
+    let exe = std::env::current_exe().unwrap();
+    println!();
+    println!(
+        "In-process A/B: {blocks} alternating blocks of {AB_BLOCK} calls per side, current-thread runtime"
+    );
+    println!();
+    println!("| telemetry | p50 off | p50 on | p50 vs off | mean off | mean on | mean vs off |");
+    println!("|---|---|---|---|---|---|---|");
+    for name in &SCENARIOS[1..] {
+        let o = std::process::Command::new(&exe)
+            .env("BENCH_AB", name)
+            .env("BENCH_AB_BLOCKS", blocks.to_string())
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let n: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        eprintln!("A/B {name}: {n:?}");
+        println!(
+            "| {name} | {:.0} µs | {:.0} µs | {:+.1} % | {:.0} µs | {:.0} µs | {:+.1} % |",
+            n[0],
+            n[1],
+            (n[1] / n[0] - 1.0) * 100.0,
+            n[2],
+            n[3],
+            (n[3] / n[2] - 1.0) * 100.0
+        );
+    }
+}
+
 fn main() {
+    if let Ok(s) = std::env::var("BENCH_AB") {
+        let blocks = std::env::var("BENCH_AB_BLOCKS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(AB_BLOCKS);
+        child_ab(&s, blocks);
+        return;
+    }
     if let Ok(s) = std::env::var("BENCH_SCENARIO") {
         let hub_ms = std::env::var("BENCH_HUB_MS")
             .ok()
@@ -212,6 +340,10 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    series_ab(rounds("BENCH_AB_BLOCKS", AB_BLOCKS));
+    if std::env::var("BENCH_ONLY_AB").is_ok() {
+        return;
+    }
     series(0, rounds("BENCH_ROUNDS", ROUNDS));
     series(20, rounds("BENCH_SLOW_ROUNDS", 3));
 }

@@ -402,3 +402,60 @@ pub async fn serve_mcp(
         .unwrap();
     (handle, emu)
 }
+
+/// A TCP proxy on 127.0.0.1:0 to `upstream`: returns its address and every
+/// HTTP/1.1 request the clients send through it as `(head, body)` (the head
+/// is the request line and header lines; bodies framed by `Content-Length`),
+/// however many a connection carries.
+pub async fn recording_proxy(
+    upstream: std::net::SocketAddr,
+) -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                    let _ = client_tx.shutdown().await;
+                });
+                let mut pending = Vec::new();
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+                    if server_tx.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    // Record each complete request: head, blank line, body.
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+                        let len = head
+                            .lines()
+                            .filter_map(|l| l.split_once(':'))
+                            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        let total = end + 4 + len;
+                        if pending.len() < total {
+                            break;
+                        }
+                        let body = pending[end + 4..total].to_vec();
+                        pending.drain(..total);
+                        log.lock().unwrap().push((head, body));
+                    }
+                }
+                let _ = server_tx.shutdown().await;
+            });
+        }
+    });
+    (addr, requests)
+}
