@@ -584,6 +584,7 @@ pub fn build(
                 .with_threads(false)
                 .with_tracked_inactivity(false)
                 .with_context_activation(false)
+                .with_target(false)
                 .with_filter(export_filter())
                 .boxed(),
         );
