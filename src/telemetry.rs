@@ -36,8 +36,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -337,7 +337,7 @@ impl TelemetryConfig {
 
     /// Whether anything is exported.
     pub fn exports(&self) -> bool {
-        self.otlp.is_some() || self.langfuse.is_some()
+        (self.otlp.is_some() && (self.traces || self.metrics)) || self.langfuse.is_some()
     }
 }
 
@@ -391,18 +391,18 @@ fn parse_headers(s: &str) -> Result<Vec<(String, SecretString)>, TelemetryError>
 /// The running telemetry: flushes and stops the exporters on
 /// [`Telemetry::shutdown`] (or drop).
 pub struct Telemetry {
-    tracers: Vec<SdkTracerProvider>,
+    tracer: Option<SdkTracerProvider>,
     meters: Option<SdkMeterProvider>,
-    gate: Arc<Gate>,
+    dropped: Arc<AtomicU64>,
     stopped: bool,
 }
 
 impl fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Telemetry")
-            .field("span_exporters", &self.tracers.len())
+            .field("traces", &self.tracer.is_some())
             .field("metrics", &self.meters.is_some())
-            .field("dropped_spans", &self.gate.dropped.load(Ordering::Relaxed))
+            .field("dropped_spans", &self.dropped.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -411,7 +411,7 @@ impl Telemetry {
     /// Export what is queued now (blocking; call it outside async code or in
     /// `spawn_blocking`).
     pub fn flush(&self) {
-        for t in &self.tracers {
+        if let Some(t) = &self.tracer {
             let _ = t.force_flush();
         }
         if let Some(m) = &self.meters {
@@ -426,7 +426,7 @@ impl Telemetry {
 
     /// Spans dropped so far because the export queue was full.
     pub fn dropped_spans(&self) -> u64 {
-        self.gate.dropped.load(Ordering::Relaxed)
+        self.dropped.load(Ordering::Relaxed)
     }
 
     fn stop(&mut self) {
@@ -434,14 +434,11 @@ impl Telemetry {
             return;
         }
         self.stopped = true;
-        for t in &self.tracers {
+        if let Some(t) = &self.tracer {
             let _ = t.shutdown();
         }
         if let Some(m) = &self.meters {
             let _ = m.shutdown();
-            if let Ok(mut g) = INSTRUMENTS.write() {
-                *g = None;
-            }
         }
     }
 }
@@ -465,7 +462,7 @@ pub fn init(cfg: TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     if let Some(m) = &telemetry.meters {
         opentelemetry::global::set_meter_provider(m.clone());
     }
-    if let Some(t) = telemetry.tracers.first() {
+    if let Some(t) = &telemetry.tracer {
         opentelemetry::global::set_tracer_provider(t.clone());
     }
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -489,33 +486,47 @@ fn export_filter() -> Targets {
         .with_target("dockerhub_agent", LevelFilter::INFO)
 }
 
-/// Build the exporters and a subscriber without installing anything global
-/// except the metric instruments (when metrics are exported). For tests and
-/// embedders that scope the subscriber with `tracing::subscriber::set_default`.
+/// Build the exporters and a subscriber without installing anything global.
+/// The metric instruments ride in the subscriber, so metrics are recorded
+/// only where it is the default. For tests and embedders that scope the
+/// subscriber with `tracing::subscriber::set_default`.
 pub fn build(
     cfg: &TelemetryConfig,
 ) -> Result<(Telemetry, Box<dyn Subscriber + Send + Sync>), TelemetryError> {
-    let gate = Arc::new(Gate {
-        pending: AtomicUsize::new(0),
-        dropped: AtomicU64::new(0),
-        capacity: cfg.queue_size.max(1),
-    });
+    let dropped = Arc::new(AtomicU64::new(0));
     let resource = Resource::builder()
         .with_service_name(cfg.service_name.clone())
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build();
-    let mut tracers = Vec::new();
-    let mut meters = None;
+    // One tracer provider, one bounded batch processor per destination.
+    let mut processors = Vec::new();
     if let Some(o) = cfg.otlp.as_ref().filter(|_| cfg.traces) {
         let base = o.endpoint.trim_end_matches('/');
-        tracers.push(tracer_provider(
+        processors.push(span_processor(
             cfg,
             &format!("{base}/v1/traces"),
             o.header_map(),
-            &gate,
-            &resource,
+            &dropped,
         )?);
     }
+    if let Some(l) = &cfg.langfuse {
+        let headers = HashMap::from([(
+            "Authorization".to_string(),
+            l.authorization().expose_secret().to_string(),
+        )]);
+        processors.push(span_processor(cfg, &l.traces_url(), headers, &dropped)?);
+    }
+    let tracer = (!processors.is_empty()).then(|| {
+        processors
+            .into_iter()
+            .fold(
+                SdkTracerProvider::builder().with_resource(resource.clone()),
+                |b, p| b.with_span_processor(p),
+            )
+            .build()
+    });
+    let mut meters = None;
+    let mut instruments = None;
     if let Some(o) = cfg.otlp.as_ref().filter(|_| cfg.metrics) {
         let url = format!("{}/v1/metrics", o.endpoint.trim_end_matches('/'));
         let exporter = opentelemetry_otlp::MetricExporter::builder()
@@ -533,28 +544,11 @@ pub fn build(
             .with_interval(cfg.metric_interval)
             .build();
         let provider = SdkMeterProvider::builder()
-            .with_resource(resource.clone())
+            .with_resource(resource)
             .with_reader(reader)
             .build();
-        let meter = provider.meter("dockerhub-api");
-        let instruments = Instruments::new(&meter, &gate);
-        if let Ok(mut g) = INSTRUMENTS.write() {
-            *g = Some(Arc::new(instruments));
-        }
+        instruments = Some(Instruments::new(&provider.meter("dockerhub-api"), &dropped));
         meters = Some(provider);
-    }
-    if let Some(l) = &cfg.langfuse {
-        let headers = HashMap::from([(
-            "Authorization".to_string(),
-            l.authorization().expose_secret().to_string(),
-        )]);
-        tracers.push(tracer_provider(
-            cfg,
-            &l.traces_url(),
-            headers,
-            &gate,
-            &resource,
-        )?);
     }
     let env_filter = EnvFilter::try_new(&cfg.log.filter).map_err(|e| {
         TelemetryError::Config(format!(
@@ -575,7 +569,7 @@ pub fn build(
             .boxed(),
     };
     let mut layers = vec![fmt_layer];
-    for t in &tracers {
+    if let Some(t) = &tracer {
         let tracer = t.tracer("dockerhub-api");
         layers.push(
             tracing_opentelemetry::layer()
@@ -589,25 +583,35 @@ pub fn build(
                 .boxed(),
         );
     }
+    if tracer.is_some() || instruments.is_some() {
+        // Sees no span or event (its filter is off): only found by downcast.
+        layers.push(
+            Scope {
+                instruments,
+                dropped: dropped.clone(),
+            }
+            .with_filter(LevelFilter::OFF)
+            .boxed(),
+        );
+    }
     let subscriber = Registry::default().with(layers);
     Ok((
         Telemetry {
-            tracers,
+            tracer,
             meters,
-            gate,
+            dropped,
             stopped: false,
         },
         Box::new(subscriber),
     ))
 }
 
-fn tracer_provider(
+fn span_processor(
     cfg: &TelemetryConfig,
     url: &str,
     headers: HashMap<String, String>,
-    gate: &Arc<Gate>,
-    resource: &Resource,
-) -> Result<SdkTracerProvider, TelemetryError> {
+    dropped: &Arc<AtomicU64>,
+) -> Result<Gated, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
@@ -619,6 +623,11 @@ fn tracer_provider(
             endpoint: safe_url(url),
             message: e.to_string(),
         })?;
+    let gate = Arc::new(Gate {
+        pending: AtomicUsize::new(0),
+        dropped: dropped.clone(),
+        capacity: cfg.queue_size.max(1),
+    });
     let batch = BatchConfigBuilder::default()
         .with_max_queue_size(cfg.queue_size.max(1))
         .with_scheduled_delay(cfg.batch_delay)
@@ -629,13 +638,10 @@ fn tracer_provider(
     })
     .with_batch_config(batch)
     .build();
-    Ok(SdkTracerProvider::builder()
-        .with_resource(resource.clone())
-        .with_span_processor(Gated {
-            inner: processor,
-            gate: gate.clone(),
-        })
-        .build())
+    Ok(Gated {
+        inner: processor,
+        gate,
+    })
 }
 
 // ------------------------------------------------------- bounded queue
@@ -645,7 +651,8 @@ fn tracer_provider(
 #[derive(Debug)]
 struct Gate {
     pending: AtomicUsize,
-    dropped: AtomicU64,
+    /// Shared by the gates of all destinations.
+    dropped: Arc<AtomicU64>,
     capacity: usize,
 }
 
@@ -713,18 +720,39 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
     }
 }
 
-/// Spans dropped because the export queue was full, since [`init`] (0 when
-/// nothing is exported).
+/// Spans dropped because an export queue was full, as counted by the
+/// default subscriber's telemetry (0 when it exports nothing).
 pub fn dropped_spans() -> u64 {
-    instruments().map_or(0, |i| i.gate.dropped.load(Ordering::Relaxed))
+    scope(|s| s.dropped.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
 // ------------------------------------------------------------- metrics
 
-static INSTRUMENTS: RwLock<Option<Arc<Instruments>>> = RwLock::new(None);
+/// The telemetry state carried by a subscriber built here: its metric
+/// instruments and drop counter. A layer that sees nothing; found with
+/// `downcast_ref` on the default dispatcher.
+struct Scope {
+    instruments: Option<Instruments>,
+    dropped: Arc<AtomicU64>,
+}
 
-fn instruments() -> Option<Arc<Instruments>> {
-    INSTRUMENTS.read().ok().and_then(|g| g.clone())
+impl<S: Subscriber> Layer<S> for Scope {}
+
+fn scope<T>(f: impl FnOnce(&Scope) -> T) -> Option<T> {
+    let mut f = Some(f);
+    tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<Scope>()
+            .and_then(|s| f.take().map(|f| f(s)))
+    })
+}
+
+/// Run `f` with the instruments of the default subscriber, when it has any.
+fn instruments(f: impl FnOnce(&Instruments)) {
+    scope(|s| {
+        if let Some(i) = &s.instruments {
+            f(i);
+        }
+    });
 }
 
 struct Instruments {
@@ -737,17 +765,16 @@ struct Instruments {
     tool_calls: Counter<u64>,
     tool_duration: Histogram<f64>,
     agent_tasks: Counter<u64>,
-    gate: Arc<Gate>,
 }
 
 impl Instruments {
-    fn new(meter: &Meter, gate: &Arc<Gate>) -> Instruments {
-        let g = gate.clone();
+    fn new(meter: &Meter, dropped: &Arc<AtomicU64>) -> Instruments {
+        let g = dropped.clone();
         // Registered with the meter; kept alive by it.
         let _dropped = meter
             .u64_observable_counter("telemetry.spans.dropped")
             .with_description("Spans dropped because the export queue was full")
-            .with_callback(move |o| o.observe(g.dropped.load(Ordering::Relaxed), &[]))
+            .with_callback(move |o| o.observe(g.load(Ordering::Relaxed), &[]))
             .build();
         Instruments {
             hub_requests: meter
@@ -788,7 +815,6 @@ impl Instruments {
                 .u64_counter("agent.tasks")
                 .with_description("Agent tasks by final state")
                 .build(),
-            gate: gate.clone(),
         }
     }
 }
@@ -802,38 +828,39 @@ pub(crate) fn record_hub_request(
     elapsed: Duration,
     remaining: Option<u64>,
 ) {
-    let Some(i) = instruments() else { return };
-    let status_attr = match status {
-        Some(s) => KeyValue::new("status", i64::from(s)),
-        None => KeyValue::new("status", "transport_error"),
-    };
-    let attrs = [
-        KeyValue::new("operation", operation),
-        KeyValue::new("method", method),
-        status_attr,
-    ];
-    i.hub_requests.add(1, &attrs);
-    i.hub_duration.record(elapsed.as_secs_f64(), &attrs);
-    if retries > 0 {
-        i.hub_retries
-            .add(u64::from(retries), &[KeyValue::new("operation", operation)]);
-    }
-    if let Some(r) = remaining {
-        i.hub_remaining.record(r, &[]);
-    }
+    instruments(|i| {
+        let status_attr = match status {
+            Some(s) => KeyValue::new("status", i64::from(s)),
+            None => KeyValue::new("status", "transport_error"),
+        };
+        let attrs = [
+            KeyValue::new("operation", operation),
+            KeyValue::new("method", method),
+            status_attr,
+        ];
+        i.hub_requests.add(1, &attrs);
+        i.hub_duration.record(elapsed.as_secs_f64(), &attrs);
+        if retries > 0 {
+            i.hub_retries
+                .add(u64::from(retries), &[KeyValue::new("operation", operation)]);
+        }
+        if let Some(r) = remaining {
+            i.hub_remaining.record(r, &[]);
+        }
+    });
 }
 
 /// One 429 answer (retried or not).
 pub(crate) fn record_rate_limited(operation: &'static str) {
-    if let Some(i) = instruments() {
+    instruments(|i| {
         i.hub_rate_limited
             .add(1, &[KeyValue::new("operation", operation)]);
-    }
+    });
 }
 
 /// One JWT mint.
 pub(crate) fn record_mint(kind: &'static str, ok: bool) {
-    if let Some(i) = instruments() {
+    instruments(|i| {
         i.token_mints.add(
             1,
             &[
@@ -841,7 +868,7 @@ pub(crate) fn record_mint(kind: &'static str, ok: bool) {
                 KeyValue::new("outcome", if ok { "ok" } else { "error" }),
             ],
         );
-    }
+    });
 }
 
 /// Record one MCP tool call (`hub_repos`, `list`, whether it returned
@@ -852,23 +879,24 @@ pub fn record_tool_call(
     is_error: bool,
     elapsed: Duration,
 ) {
-    let Some(i) = instruments() else { return };
-    let attrs = [
-        KeyValue::new("tool", tool),
-        KeyValue::new("action", action),
-        KeyValue::new("error", is_error),
-    ];
-    i.tool_calls.add(1, &attrs);
-    i.tool_duration.record(elapsed.as_secs_f64(), &attrs[..2]);
+    instruments(|i| {
+        let attrs = [
+            KeyValue::new("tool", tool),
+            KeyValue::new("action", action),
+            KeyValue::new("error", is_error),
+        ];
+        i.tool_calls.add(1, &attrs);
+        i.tool_duration.record(elapsed.as_secs_f64(), &attrs[..2]);
+    });
 }
 
 /// Record one finished agent task by its final state (`completed`,
 /// `failed`, `canceled`, `input-required`…).
 pub fn record_agent_task(state: &str) {
-    if let Some(i) = instruments() {
+    instruments(|i| {
         i.agent_tasks
             .add(1, &[KeyValue::new("state", state.to_string())]);
-    }
+    });
 }
 
 // ------------------------------------------------------ propagation
@@ -953,7 +981,14 @@ mod tests {
             ("OTEL_METRICS_EXPORTER", "OTLP"),
         ])
         .unwrap();
-        assert!(!c.traces && c.metrics);
+        assert!(!c.traces && c.metrics && c.exports());
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ])
+        .unwrap();
+        assert!(!c.exports());
         let e = cfg(&[("OTEL_METRICS_EXPORTER", "prometheus")]).unwrap_err();
         assert!(e.to_string().contains("OTEL_METRICS_EXPORTER"), "{e}");
         assert!(cfg(&[("LANGFUSE_PUBLIC_KEY", "pk")]).is_err());

@@ -233,17 +233,21 @@ impl Llm {
         let mut stream = match self.client.chat().create_stream(request.clone()).await {
             Ok(s) => s,
             Err(e) if request.stream_options.is_some() && rejects_stream_options(&e) => {
+                request.stream_options = None;
+                let stream = self
+                    .client
+                    .chat()
+                    .create_stream(request)
+                    .await
+                    .map_err(|e| AgentError::Llm(e.to_string()))?;
+                // Only once the same turn works without it: the refusal was
+                // about stream_options, so stop asking.
                 self.no_stream_options.store(true, Ordering::Relaxed);
                 tracing::warn!(
                     model = %self.model,
                     "the model endpoint rejects stream_options; streaming without token usage"
                 );
-                request.stream_options = None;
-                self.client
-                    .chat()
-                    .create_stream(request)
-                    .await
-                    .map_err(|e| AgentError::Llm(e.to_string()))?
+                stream
             }
             Err(e) => return Err(AgentError::Llm(e.to_string())),
         };
@@ -307,10 +311,12 @@ fn record_usage(span: &tracing::Span, input: u32, output: u32) {
 /// `stream_options` (a 4xx naming it, OpenAI-shaped or not).
 fn rejects_stream_options(e: &OpenAIError) -> bool {
     match e {
+        // 400 or 422 only: validation errors that echo the whole request
+        // body (pydantic, vLLM) name it too, so the retry must confirm it.
         OpenAIError::ApiError(r) => {
-            r.status_code.is_client_error()
-                && (r.api_error.message.contains("stream_options")
-                    || r.api_error.param.as_deref() == Some("stream_options"))
+            matches!(r.status_code.as_u16(), 400 | 422)
+                && (r.api_error.param.as_deref() == Some("stream_options")
+                    || r.api_error.message.contains("stream_options"))
         }
         // An error body that is not `{"error": {...}}` (vLLM, proxies).
         OpenAIError::JSONDeserialize(_, body) => body.contains("stream_options"),

@@ -263,6 +263,69 @@ async fn langfuse_settings_send_basic_auth() {
     assert_eq!(spans(&got)[0].attrs["tool"], "hub_admin");
 }
 
+/// The collector and Langfuse at once: one span reaches both, each with its
+/// own headers, and the Langfuse secret reaches neither body.
+#[tokio::test]
+async fn collector_and_langfuse_together_both_get_the_span() {
+    let (url, log) = receiver().await.unwrap();
+    let vars = HashMap::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url.clone()),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector=c1".to_string()),
+        ("LANGFUSE_HOST", url.clone()),
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-test".to_string()),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-canary".to_string()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+        ("RUST_LOG", "warn".to_string()),
+    ]);
+    let cfg = TelemetryConfig::from_lookup("both-test", |k| vars.get(k).cloned()).unwrap();
+    let (tel, subscriber) = telemetry::build(&cfg).unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!(target: "dockerhub_mcp::server", "mcp.tool_call", tool = "hub_repos", action = "list");
+        let _e = span.enter();
+        dockerhub_api::telemetry::record_tool_call(
+            "hub_repos",
+            "list",
+            false,
+            Duration::from_millis(3),
+        );
+    });
+    tokio::task::spawn_blocking(move || tel.shutdown())
+        .await
+        .unwrap();
+    let got = log.lock().unwrap().clone();
+    let header = |r: &Received, name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let otlp = got
+        .iter()
+        .find(|r| r.path == "/v1/traces")
+        .expect("the collector got the trace");
+    assert_eq!(header(otlp, "x-collector").as_deref(), Some("c1"));
+    assert_eq!(header(otlp, "authorization"), None);
+    let lf = got
+        .iter()
+        .find(|r| r.path == "/api/public/otel/v1/traces")
+        .expect("Langfuse got the trace");
+    assert_eq!(
+        header(lf, "authorization").as_deref(),
+        Some("Basic cGstbGYtdGVzdDpzay1sZi1jYW5hcnk=")
+    );
+    assert_eq!(header(lf, "x-collector"), None);
+    for r in [otlp, lf] {
+        assert!(!contains(&r.body, b"sk-lf-canary"));
+        let s = spans(std::slice::from_ref(r));
+        assert_eq!(s.len(), 1, "one span per destination");
+        assert_eq!(s[0].attrs["tool"], "hub_repos");
+    }
+    assert!(
+        !metric_points(&got, "mcp.tool.calls").is_empty(),
+        "metrics go to the collector"
+    );
+}
+
 /// The binary's logs: JSON lines on stderr with `LOG_FORMAT=json`, `RUST_LOG`
 /// winning over `FASTMCP_LOG_LEVEL`, stdout left to the protocol.
 #[tokio::test]
