@@ -351,6 +351,7 @@ impl Inner {
         let method = method_name(req.method());
         let started = std::time::Instant::now();
         let span = tracing::debug_span!(
+            parent: request_parent(),
             "hub.request",
             operation,
             method,
@@ -528,6 +529,28 @@ impl Inner {
         );
         outcome
     }
+}
+
+tokio::task_local! {
+    static REQUEST_PARENT: tracing::Span;
+}
+
+/// Run `fut` with `span` as the parent of the `hub.request` spans it starts
+/// (outside it, the parent is the current span). Cheaper than
+/// `fut.instrument(span)`, which enters `span` on every poll; use it when
+/// nothing else under `fut` needs `span` to be current.
+pub async fn with_parent<F: std::future::Future>(span: tracing::Span, fut: F) -> F::Output {
+    REQUEST_PARENT.scope(span, fut).await
+}
+
+/// The parent of a new `hub.request` span: the one [`with_parent`] set, else
+/// the current span.
+fn request_parent() -> Option<tracing::Id> {
+    REQUEST_PARENT
+        .try_with(tracing::Span::id)
+        .ok()
+        .flatten()
+        .or_else(|| tracing::Span::current().id())
 }
 
 /// The method as a static string, for span and metric attributes.

@@ -17,7 +17,9 @@
 //! docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark binary
 
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dockerhub_api::Hub;
@@ -30,8 +32,9 @@ use serde_json::json;
 const CALLS: usize = 3_000;
 const WARMUP: usize = 200;
 const ROUNDS: usize = 11;
-const AB_BLOCK: usize = 100;
-const AB_BLOCKS: usize = 60;
+const AB_BLOCK: usize = 200;
+const AB_BLOCKS: usize = 30;
+const AB_SETTLE: usize = 20;
 const SCENARIOS: [&str; 4] = ["off", "up", "down", "stall"];
 
 fn get_args() -> CallToolRequestParams {
@@ -215,8 +218,32 @@ fn child(scenario: &str, hub_ms: u64) {
     );
 }
 
-/// In-process A/B: one process, one current-thread runtime (client, MCP
-/// handler and emulator on one thread), and two subscribers built by
+/// Which subscriber the A/B runtime's workers take (multi-thread runtime).
+static AB_ON: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static AB_CURRENT: RefCell<Option<(bool, tracing::dispatcher::DefaultGuard)>> =
+        const { RefCell::new(None) };
+}
+
+/// Make this thread's default subscriber the one `AB_ON` chooses.
+fn follow(off: &tracing::Dispatch, on: &tracing::Dispatch) {
+    let want = AB_ON.load(Ordering::SeqCst);
+    AB_CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().map(|(w, _)| *w) != Some(want) {
+            // Drop the old guard before pushing the new default.
+            *c = None;
+            let d = if want { on } else { off };
+            *c = Some((want, tracing::dispatcher::set_default(d)));
+        }
+    });
+}
+
+/// In-process A/B: one process, one runtime (current-thread: client, MCP
+/// handler and emulator on one thread; or multi-thread with
+/// `BENCH_AB_RT=multi`, workers switching subscriber on wake-up), and two
+/// subscribers built by
 /// `telemetry::build` — logs only, and logs plus OTLP export to `scenario`'s
 /// collector. Blocks of `AB_BLOCK` calls alternate between them, so drift
 /// in the machine's load hits both sides alike. Prints `off_p50 on_p50
@@ -227,23 +254,49 @@ fn child_ab(scenario: &str, blocks: usize) {
     base.log.color = false;
     let mut with = base.clone();
     with.otlp = collector(scenario);
+    with.traces = std::env::var("BENCH_TRACES").map_or(true, |v| v != "0");
+    with.metrics = std::env::var("BENCH_METRICS").map_or(true, |v| v != "0");
     let (_tel_off, off) = telemetry::build(&base).unwrap();
     let (tel_on, on) = telemetry::build(&with).unwrap();
     let (off, on) = (tracing::Dispatch::new(off), tracing::Dispatch::new(on));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (client, emu) = tracing::dispatcher::with_default(&off, || rt.block_on(setup(0)));
+    let multi = std::env::var("BENCH_AB_RT").is_ok_and(|v| v == "multi");
+    let rt = if multi {
+        // Workers follow `AB_ON`: each takes the chosen subscriber as its
+        // default when it starts or wakes up.
+        let (o1, n1) = (off.clone(), on.clone());
+        let (o2, n2) = (off.clone(), on.clone());
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .on_thread_start(move || follow(&o1, &n1))
+            .on_thread_unpark(move || follow(&o2, &n2))
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // Each block sets up its own emulator, handler and client under its
+    // subscriber, so that no long-lived task holds a span of the other one.
     let run = |d: &tracing::Dispatch, n: usize, out: &mut Vec<Duration>| {
+        AB_ON.store(std::ptr::eq(d, &on), Ordering::SeqCst);
         tracing::dispatcher::with_default(d, || {
             rt.block_on(async {
+                let (client, emu) = setup(0).await;
+                // Warm-up calls (token mint, connections; and every worker
+                // wakes up under `d`).
+                for _ in 0..AB_SETTLE {
+                    client.call_tool(get_args()).await.unwrap();
+                }
                 for _ in 0..n {
                     let t = Instant::now();
                     let r = client.call_tool(get_args()).await.unwrap();
                     out.push(t.elapsed());
                     assert_ne!(r.is_error, Some(true), "tool calls succeed");
                 }
+                let _ = client.cancel().await;
+                emu.shutdown().await;
             })
         })
     };
@@ -259,12 +312,6 @@ fn child_ab(scenario: &str, blocks: usize) {
             run(&off, AB_BLOCK, &mut a);
         }
     }
-    tracing::dispatcher::with_default(&off, || {
-        rt.block_on(async {
-            let _ = client.cancel().await;
-            emu.shutdown().await;
-        })
-    });
     let stats = |mut v: Vec<Duration>| {
         let mean = v.iter().sum::<Duration>().as_secs_f64() * 1e6 / v.len() as f64;
         v.sort();
@@ -280,40 +327,48 @@ fn child_ab(scenario: &str, blocks: usize) {
 /// Run the in-process A/B for every exporting scenario and print the table.
 fn series_ab(blocks: usize) {
     let exe = std::env::current_exe().unwrap();
-    println!();
-    println!(
-        "In-process A/B: {blocks} alternating blocks of {AB_BLOCK} calls per side, current-thread runtime"
-    );
-    println!();
-    println!("| telemetry | p50 off | p50 on | p50 vs off | mean off | mean on | mean vs off |");
-    println!("|---|---|---|---|---|---|---|");
-    for name in &SCENARIOS[1..] {
-        let o = std::process::Command::new(&exe)
-            .env("BENCH_AB", name)
-            .env("BENCH_AB_BLOCKS", blocks.to_string())
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let n: Vec<f64> = String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect();
-        eprintln!("A/B {name}: {n:?}");
+    for (rt, label) in [
+        ("current", "current-thread runtime"),
+        ("multi", "multi-thread runtime, as the binary"),
+    ] {
+        println!();
         println!(
-            "| {name} | {:.0} µs | {:.0} µs | {:+.1} % | {:.0} µs | {:.0} µs | {:+.1} % |",
-            n[0],
-            n[1],
-            (n[1] / n[0] - 1.0) * 100.0,
-            n[2],
-            n[3],
-            (n[3] / n[2] - 1.0) * 100.0
+            "In-process A/B, {label}: {blocks} alternating blocks of {AB_BLOCK} calls per side"
         );
+        println!();
+        println!(
+            "| telemetry | p50 off | p50 on | p50 vs off | mean off | mean on | mean vs off |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for name in &SCENARIOS[1..] {
+            let o = std::process::Command::new(&exe)
+                .env("BENCH_AB", name)
+                .env("BENCH_AB_RT", rt)
+                .env("BENCH_AB_BLOCKS", blocks.to_string())
+                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let n: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
+            eprintln!("A/B {rt} {name}: {n:?}");
+            println!(
+                "| {name} | {:.0} µs | {:.0} µs | {:+.1} % | {:.0} µs | {:.0} µs | {:+.1} % |",
+                n[0],
+                n[1],
+                (n[1] / n[0] - 1.0) * 100.0,
+                n[2],
+                n[3],
+                (n[3] / n[2] - 1.0) * 100.0
+            );
+        }
     }
 }
 

@@ -14,7 +14,6 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
-use tracing::Instrument;
 
 use crate::args::{Args, ToolError, parse_args};
 use crate::config::Config;
@@ -497,10 +496,13 @@ impl ServerHandler for McpServer {
             dockerhub_api::telemetry::set_parent_from_headers(&span, &parts.headers);
         }
         let started = std::time::Instant::now();
-        let response = match self
-            .dispatch(module, &request, &context)
-            .instrument(span.clone())
-            .await
+        // The span is the parent of the Hub requests without being entered
+        // on every poll of the call (a measurable cost on fast calls).
+        let response = match dockerhub_api::hooks::with_parent(
+            span.clone(),
+            self.dispatch(module, &request, &context),
+        )
+        .await
         {
             Ok(r) => r,
             Err(e) => CallToolResponse::Complete(e.into_result()),
