@@ -8,9 +8,11 @@
 //! - **down**: OTLP export to a port where nothing listens;
 //! - **stall**: OTLP export to a listener that accepts and never answers.
 //!
-//! Each scenario runs in its own child process (the same binary, `BENCH_SCENARIO`
-//! set) because `telemetry::init` installs process-global state, exactly as
-//! the `dockerhub-mcp` binary does. Scenarios are interleaved over rounds
+//! First an in-process A/B per exporting scenario and runtime (child process
+//! with `BENCH_AB` set; see [`child_ab`]): off and on alternate in blocks in
+//! one process, which cancels the machine's drift. Then each scenario in its
+//! own child process (`BENCH_SCENARIO` set), set up with `telemetry::init`
+//! exactly as the `dockerhub-mcp` binary is. Scenarios are interleaved over rounds
 //! (`BENCH_ROUNDS`, default 11; `BENCH_SLOW_ROUNDS` for the 20 ms series,
 //! default 3); the table reports the median of the rounds and the median of
 //! the per-round ratios to telemetry off. Prints a markdown table for
