@@ -7,80 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use clap::CommandFactory;
-use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn yaml(rel: &str) -> Value {
-    yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
-}
+use dockerhub_testkit::deploy::{
+    env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root, string_map, yaml,
+};
 
 /// Every variable dockerhub-agent reads: flag env names, the SDK's (in-process backend) and telemetry's lookups.
 fn known() -> BTreeSet<String> {
-    let seen = Mutex::new(BTreeSet::new());
-    let _ = dockerhub_api::Config::from_lookup(|name| {
-        seen.lock().unwrap().insert(name.to_string());
-        None
-    });
-    let _ = dockerhub_api::telemetry::TelemetryConfig::from_lookup("dockerhub-agent", |name| {
-        seen.lock().unwrap().insert(name.to_string());
-        None
-    });
-    let mut vars = seen.into_inner().unwrap();
-    vars.extend(
-        dockerhub_agent::Settings::command()
-            .get_arguments()
-            .filter_map(|a| a.get_env())
-            .map(|e| e.to_string_lossy().to_string()),
-    );
-    vars.insert("NO_COLOR".into());
-    vars
-}
-
-/// `KEY: value` entries of a YAML map, plus keys of commented-out `# KEY: …` lines right under it.
-fn keys_with_comments(text: &str, section: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.starts_with(section) {
-            inside = true;
-            continue;
-        }
-        if inside && !line.starts_with("  ") && !line.trim().is_empty() {
-            inside = false;
-        }
-        if !inside {
-            continue;
-        }
-        let t = line.trim().trim_start_matches('#').trim();
-        if let Some((k, _)) = t.split_once(':')
-            && !k.is_empty()
-            && k.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        {
-            out.insert(k.to_string());
-        }
-    }
-    out
-}
-
-/// A string map (ConfigMap `data`, Secret `stringData`) as owned pairs.
-fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect()
+    known_vars("dockerhub-agent", &dockerhub_agent::Settings::command())
 }
 
 const CONFIGMAP: &str = "docker/k8s/agent-configmap.yaml";
@@ -167,18 +102,7 @@ fn deployment_probes_health_runs_non_root_and_reads_secrets() {
 
     let secret = yaml(SECRET);
     let cm = yaml(CONFIGMAP);
-    let refs: Vec<(&str, &str)> = c["envFrom"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| {
-            if let Some(n) = e["configMapRef"]["name"].as_str() {
-                Some(("ConfigMap", n))
-            } else {
-                e["secretRef"]["name"].as_str().map(|n| ("Secret", n))
-            }
-        })
-        .collect();
+    let refs = env_from_refs(c);
     assert!(refs.contains(&("ConfigMap", cm["metadata"]["name"].as_str().unwrap())));
     assert!(refs.contains(&("Secret", secret["metadata"]["name"].as_str().unwrap())));
     let secret_keys = string_map(&secret["stringData"]);
@@ -255,19 +179,11 @@ fn manifests_and_agent_compose_pass_only_variables_the_agent_reads() {
 
 /// The agent's settings from ConfigMap and Secret values, through its own flag parser (env name → long flag).
 fn settings_from(data: &BTreeMap<String, String>) -> dockerhub_agent::Settings {
-    let cmd = dockerhub_agent::Settings::command();
-    let mut args = vec!["dockerhub-agent".to_string()];
-    let mut used = BTreeSet::new();
-    for a in cmd.get_arguments() {
-        let (Some(env), Some(long)) = (a.get_env(), a.get_long()) else {
-            continue;
-        };
-        let env = env.to_string_lossy().to_string();
-        if let Some(v) = data.get(&env) {
-            args.push(format!("--{long}={v}"));
-            used.insert(env);
-        }
-    }
+    let (args, used) = flag_args(
+        "dockerhub-agent",
+        &dockerhub_agent::Settings::command(),
+        data,
+    );
     assert!(used.len() >= 5, "few settings matched a flag: {used:?}");
     dockerhub_agent::Settings::try_from_iter(&args).unwrap()
 }

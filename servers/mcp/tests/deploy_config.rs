@@ -7,71 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use clap::CommandFactory;
-use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn yaml(rel: &str) -> Value {
-    yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
-}
+use dockerhub_testkit::deploy::{
+    env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root, string_map, yaml,
+};
 
 /// Every variable dockerhub-mcp reads: flag env names, the SDK's and telemetry's lookups.
 fn known() -> BTreeSet<String> {
-    let seen = Mutex::new(BTreeSet::new());
-    let _ = dockerhub_api::Config::from_lookup(|name| {
-        seen.lock().unwrap().insert(name.to_string());
-        None
-    });
-    let _ = dockerhub_api::telemetry::TelemetryConfig::from_lookup("dockerhub-mcp", |name| {
-        seen.lock().unwrap().insert(name.to_string());
-        None
-    });
-    let mut vars = seen.into_inner().unwrap();
-    vars.extend(
-        dockerhub_mcp::Config::command()
-            .get_arguments()
-            .filter_map(|a| a.get_env())
-            .map(|e| e.to_string_lossy().to_string()),
-    );
-    vars.insert("NO_COLOR".into());
-    vars
-}
-
-/// `KEY: value` entries of a YAML map, plus keys of commented-out `# KEY: …` lines right under it.
-fn keys_with_comments(text: &str, section: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.starts_with(section) {
-            inside = true;
-            continue;
-        }
-        if inside && !line.starts_with("  ") && !line.trim().is_empty() {
-            inside = false;
-        }
-        if !inside {
-            continue;
-        }
-        let t = line.trim().trim_start_matches('#').trim();
-        if let Some((k, _)) = t.split_once(':')
-            && !k.is_empty()
-            && k.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        {
-            out.insert(k.to_string());
-        }
-    }
-    out
+    known_vars("dockerhub-mcp", &dockerhub_mcp::Config::command())
 }
 
 const MANIFESTS: &[&str] = &[
@@ -129,18 +73,7 @@ fn deployment_probes_health_runs_non_root_and_reads_secrets() {
     assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
     let secret = yaml("docker/k8s/secret.example.yaml");
     let cm = yaml("docker/k8s/configmap.yaml");
-    let refs: Vec<(&str, &str)> = c["envFrom"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| {
-            if let Some(n) = e["configMapRef"]["name"].as_str() {
-                Some(("ConfigMap", n))
-            } else {
-                e["secretRef"]["name"].as_str().map(|n| ("Secret", n))
-            }
-        })
-        .collect();
+    let refs = env_from_refs(c);
     assert!(refs.contains(&("ConfigMap", cm["metadata"]["name"].as_str().unwrap())));
     assert!(refs.contains(&("Secret", secret["metadata"]["name"].as_str().unwrap())));
     let secret_keys = secret["stringData"].as_object().unwrap();
@@ -214,23 +147,9 @@ fn manifests_and_agent_compose_pass_only_variables_the_server_reads() {
 #[test]
 fn configmap_values_are_accepted_by_the_server() {
     let cm = yaml("docker/k8s/configmap.yaml");
-    let data: BTreeMap<String, String> = cm["data"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
+    let data = string_map(&cm["data"]);
     // Flags: each env name maps to its long flag; the server's own parser checks the values.
-    let cmd = dockerhub_mcp::Config::command();
-    let mut args = vec!["dockerhub-mcp".to_string()];
-    for a in cmd.get_arguments() {
-        let (Some(env), Some(long)) = (a.get_env(), a.get_long()) else {
-            continue;
-        };
-        if let Some(v) = data.get(env.to_string_lossy().as_ref()) {
-            args.push(format!("--{long}={v}"));
-        }
-    }
+    let (args, _) = flag_args("dockerhub-mcp", &dockerhub_mcp::Config::command(), &data);
     let cfg = dockerhub_mcp::Config::from_args(&args).unwrap();
     assert_eq!(cfg.transport, dockerhub_mcp::Transport::StreamableHttp);
     assert!(cfg.read_only);
