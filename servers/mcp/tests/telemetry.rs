@@ -326,6 +326,49 @@ async fn collector_and_langfuse_together_both_get_the_span() {
     );
 }
 
+/// `OTEL_TRACES_EXPORTER=none` keeps spans from the collector while metrics
+/// still go; `OTEL_METRICS_EXPORTER=none` the other way round.
+#[tokio::test]
+async fn signal_switches_keep_one_signal_from_the_collector() {
+    for (traces, metrics) in [("none", "otlp"), ("otlp", "none")] {
+        let (url, log) = receiver().await.unwrap();
+        let vars = HashMap::from([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", url.clone()),
+            ("OTEL_TRACES_EXPORTER", traces.to_string()),
+            ("OTEL_METRICS_EXPORTER", metrics.to_string()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+            ("RUST_LOG", "warn".to_string()),
+        ]);
+        let cfg = TelemetryConfig::from_lookup("switch-test", |k| vars.get(k).cloned()).unwrap();
+        let (tel, subscriber) = telemetry::build(&cfg).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(target: "dockerhub_mcp::server", "mcp.tool_call", tool = "hub_repos", action = "get");
+            let _e = span.enter();
+            dockerhub_api::telemetry::record_tool_call(
+                "hub_repos",
+                "get",
+                false,
+                Duration::from_millis(2),
+            );
+        });
+        tokio::task::spawn_blocking(move || tel.shutdown())
+            .await
+            .unwrap();
+        let got = log.lock().unwrap().clone();
+        let paths: Vec<&str> = got.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths.contains(&"/v1/traces"),
+            traces == "otlp",
+            "traces={traces}: {paths:?}"
+        );
+        assert_eq!(
+            paths.contains(&"/v1/metrics"),
+            metrics == "otlp",
+            "metrics={metrics}: {paths:?}"
+        );
+    }
+}
+
 /// The binary's logs: JSON lines on stderr with `LOG_FORMAT=json`, `RUST_LOG`
 /// winning over `FASTMCP_LOG_LEVEL`, stdout left to the protocol.
 #[tokio::test]
