@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clap::CommandFactory;
 use dockerhub_testkit::deploy::{
-    env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root, string_map, yaml,
+    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root,
+    string_map, yaml,
 };
 
 /// Every variable dockerhub-agent reads: flag env names, the SDK's (in-process backend) and telemetry's lookups.
@@ -153,15 +154,9 @@ fn manifests_and_agent_compose_pass_only_variables_the_agent_reads() {
             })
             .unwrap_or_default(),
     );
-    let compose = yaml("docker/agent.compose.yml");
     passed.insert(
         "agent.compose.yml (service agent)".into(),
-        compose["services"]["agent"]["environment"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect(),
+        compose_env("docker/agent.compose.yml", "agent"),
     );
     for (file, vars) in &passed {
         if file == "agent-deployment.yaml" {

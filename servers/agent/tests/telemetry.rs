@@ -163,14 +163,7 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
 
     a.running.shutdown().await.unwrap();
     drop(guard);
-    // Flush on a blocking thread: the exporters post to the receiver, which
-    // runs on this runtime.
-    let tel = tokio::task::spawn_blocking(move || {
-        tel.flush();
-        tel
-    })
-    .await
-    .unwrap();
+    let tel = flush(tel).await;
     let got_all = log.lock().unwrap().clone();
     assert!(got_all.len() >= got.len());
     let got = got_all;
@@ -362,8 +355,6 @@ async fn task_spans_llm_usage_metrics_and_no_secrets_reach_the_collector() {
         assert!(!contains(&r.body, b"eyJ"), "a JWT in {}", r.path);
         assert!(!contains(&r.body, b"Bearer"), "a bearer in {}", r.path);
     }
-    tokio::task::spawn_blocking(move || tel.shutdown())
-        .await
-        .unwrap();
+    shutdown(tel).await;
     a.emu.shutdown().await;
 }

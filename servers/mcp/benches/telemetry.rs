@@ -326,9 +326,30 @@ fn child_ab(scenario: &str, blocks: usize) {
     std::mem::forget(tel_on);
 }
 
+/// Run this binary as a child with `env` and parse the numbers it prints.
+fn run_child<T: std::str::FromStr>(name: &str, env: &[(&str, String)]) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    let o = std::process::Command::new(std::env::current_exe().unwrap())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect()
+}
+
 /// Run the in-process A/B for every exporting scenario and print the table.
 fn series_ab(blocks: usize) {
-    let exe = std::env::current_exe().unwrap();
     for (rt, label) in [
         ("current", "current-thread runtime"),
         ("multi", "multi-thread runtime, as the binary"),
@@ -343,23 +364,14 @@ fn series_ab(blocks: usize) {
         );
         println!("|---|---|---|---|---|---|---|");
         for name in &SCENARIOS[1..] {
-            let o = std::process::Command::new(&exe)
-                .env("BENCH_AB", name)
-                .env("BENCH_AB_RT", rt)
-                .env("BENCH_AB_BLOCKS", blocks.to_string())
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .env_remove("RUST_LOG")
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{name}: {}",
-                String::from_utf8_lossy(&o.stderr)
+            let n: Vec<f64> = run_child(
+                name,
+                &[
+                    ("BENCH_AB", name.to_string()),
+                    ("BENCH_AB_RT", rt.to_string()),
+                    ("BENCH_AB_BLOCKS", blocks.to_string()),
+                ],
             );
-            let n: Vec<f64> = String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .map(|x| x.parse().unwrap())
-                .collect();
             eprintln!("A/B {rt} {name}: {n:?}");
             println!(
                 "| {name} | {:.0} µs | {:.0} µs | {:+.1} % | {:.0} µs | {:.0} µs | {:+.1} % |",
@@ -410,29 +422,18 @@ fn main() {
 /// each round's ratio to that round's **off** run, so that drift in the
 /// machine's load between rounds cancels out.
 fn series(hub_ms: u64, rounds: usize) {
-    let exe = std::env::current_exe().unwrap();
     let mut results: Vec<(&str, Vec<[u64; 5]>)> =
         SCENARIOS.iter().map(|s| (*s, Vec::new())).collect();
     for round in 0..rounds {
         for k in 0..SCENARIOS.len() {
             let (name, out) = &mut results[(round + k) % SCENARIOS.len()];
-            let o = std::process::Command::new(&exe)
-                .env("BENCH_SCENARIO", *name)
-                .env("BENCH_HUB_MS", hub_ms.to_string())
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .env_remove("RUST_LOG")
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success(),
-                "{name}: {}",
-                String::from_utf8_lossy(&o.stderr)
+            let n: Vec<u64> = run_child(
+                name,
+                &[
+                    ("BENCH_SCENARIO", name.to_string()),
+                    ("BENCH_HUB_MS", hub_ms.to_string()),
+                ],
             );
-            let line = String::from_utf8_lossy(&o.stdout);
-            let n: Vec<u64> = line
-                .split_whitespace()
-                .map(|x| x.parse().unwrap())
-                .collect();
             eprintln!(
                 "hub +{hub_ms} ms, round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shutdown {} ms",
                 n[0], n[1], n[2], n[3], n[4]

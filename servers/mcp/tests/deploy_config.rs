@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clap::CommandFactory;
 use dockerhub_testkit::deploy::{
-    env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root, string_map, yaml,
+    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root,
+    string_map, yaml,
 };
 
 /// Every variable dockerhub-mcp reads: flag env names, the SDK's and telemetry's lookups.
@@ -124,15 +125,9 @@ fn manifests_and_agent_compose_pass_only_variables_the_server_reads() {
             .map(|e| e["name"].as_str().unwrap().to_string())
             .collect(),
     );
-    let agent = yaml("docker/agent.compose.yml");
     passed.insert(
         "agent.compose.yml (service mcp)".into(),
-        agent["services"]["mcp"]["environment"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect(),
+        compose_env("docker/agent.compose.yml", "mcp"),
     );
     for (file, vars) in &passed {
         assert!(!vars.is_empty(), "{file}: no variables found");

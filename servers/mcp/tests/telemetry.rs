@@ -107,14 +107,7 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
     let _ = local.cancel().await;
     h.shutdown().await.unwrap();
     drop(guard);
-    // Flush on a blocking thread: the exporters post to the receiver, which
-    // runs on this runtime.
-    let tel = tokio::task::spawn_blocking(move || {
-        tel.flush();
-        tel
-    })
-    .await
-    .unwrap();
+    let tel = flush(tel).await;
 
     let got = log.lock().unwrap().clone();
     let spans = spans(&got);
@@ -214,9 +207,7 @@ async fn tool_call_spans_metrics_and_no_secrets_reach_the_collector() {
             );
         }
     }
-    tokio::task::spawn_blocking(move || tel.shutdown())
-        .await
-        .unwrap();
+    shutdown(tel).await;
     emu.shutdown().await;
 }
 
@@ -243,9 +234,7 @@ async fn langfuse_settings_send_basic_auth() {
         let span = tracing::info_span!(target: "dockerhub_mcp::server", "mcp.tool_call", tool = "hub_admin", action = "whoami");
         let _e = span.enter();
     });
-    tokio::task::spawn_blocking(move || tel.shutdown())
-        .await
-        .unwrap();
+    shutdown(tel).await;
     let got = log.lock().unwrap().clone();
     let req = got
         .iter()
@@ -289,9 +278,7 @@ async fn collector_and_langfuse_together_both_get_the_span() {
             Duration::from_millis(3),
         );
     });
-    tokio::task::spawn_blocking(move || tel.shutdown())
-        .await
-        .unwrap();
+    shutdown(tel).await;
     let got = log.lock().unwrap().clone();
     let header = |r: &Received, name: &str| {
         r.headers
@@ -351,9 +338,7 @@ async fn signal_switches_keep_one_signal_from_the_collector() {
                 Duration::from_millis(2),
             );
         });
-        tokio::task::spawn_blocking(move || tel.shutdown())
-            .await
-            .unwrap();
+        shutdown(tel).await;
         let got = log.lock().unwrap().clone();
         let paths: Vec<&str> = got.iter().map(|r| r.path.as_str()).collect();
         assert_eq!(

@@ -130,3 +130,14 @@ pub fn flag_args(
     }
     (args, used)
 }
+
+/// The variable names a compose file passes to one service.
+#[allow(clippy::panic)] // a test helper: failing is its job
+pub fn compose_env(rel: &str, service: &str) -> BTreeSet<String> {
+    yaml(rel)["services"][service]["environment"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{rel}: service {service} has no environment map"))
+        .keys()
+        .cloned()
+        .collect()
+}

@@ -195,3 +195,25 @@ pub fn descends_from(all: &[SpanView], span: &SpanView, ancestor: &SpanView) -> 
     }
     false
 }
+
+/// Flush `tel` on a blocking thread (its exporters post to a receiver that
+/// runs on the test's runtime) and hand it back.
+#[allow(clippy::panic)] // a test helper: failing is its job
+pub async fn flush(
+    tel: dockerhub_api::telemetry::Telemetry,
+) -> dockerhub_api::telemetry::Telemetry {
+    tokio::task::spawn_blocking(move || {
+        tel.flush();
+        tel
+    })
+    .await
+    .unwrap_or_else(|e| panic!("flush: {e}"))
+}
+
+/// Shut `tel` down (flushing) on a blocking thread, for the same reason.
+#[allow(clippy::panic)] // a test helper: failing is its job
+pub async fn shutdown(tel: dockerhub_api::telemetry::Telemetry) {
+    tokio::task::spawn_blocking(move || tel.shutdown())
+        .await
+        .unwrap_or_else(|e| panic!("shutdown: {e}"));
+}
