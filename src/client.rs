@@ -244,19 +244,8 @@ fn transport(op: &Operation, e: &reqwest::Error) -> Error {
     };
     Error::Transport {
         operation: op.qualified_name(),
-        message: format!("{kind}: {}", redact::redact_text(&error_chain(e))),
+        message: format!("{kind}: {}", redact::redact_text(&crate::error::chain(e))),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -543,6 +543,18 @@ pub async fn with_parent<F: std::future::Future>(span: tracing::Span, fut: F) ->
     REQUEST_PARENT.scope(span, fut).await
 }
 
+/// The span [`with_parent`] set for this task, as the export filter needs
+/// it while a new span is being decided on: its id (none when no layer
+/// wanted it) and metadata (none for `Span::none()`).
+#[cfg(feature = "otel")]
+pub(crate) fn request_parent_of_new_span()
+-> Option<(Option<tracing::Id>, &'static tracing::Metadata<'static>)> {
+    REQUEST_PARENT
+        .try_with(|s| s.metadata().map(|m| (s.id(), m)))
+        .ok()
+        .flatten()
+}
+
 /// The parent of a new `hub.request` span: the one [`with_parent`] set, else
 /// the current span.
 fn request_parent() -> Option<tracing::Id> {

@@ -30,6 +30,12 @@
 //!   is dropped and counted ([`dropped_spans`], and the
 //!   `telemetry.spans.dropped` metric), so a down or slow collector never
 //!   slows or fails a request.
+//! - **Shedding**: while no destination takes spans (its last export failed,
+//!   or its queue overflowed), new traces are not recorded at all rather
+//!   than built and then dropped: one probe trace per batch delay goes
+//!   through, and the first export that succeeds turns recording back on.
+//!   Spans already in a recorded trace keep their children. Traces shed are
+//!   counted ([`shed_traces`], `telemetry.traces.shed`). Logs are untouched.
 //!
 //! No secret ever becomes an attribute: spans carry operation ids, methods,
 //! route templates (never concrete paths), status codes and counters only.
@@ -37,8 +43,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider as _};
@@ -55,10 +61,12 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tracing::Subscriber;
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{self, Filter, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
 /// What can go wrong setting telemetry up.
@@ -394,6 +402,7 @@ pub struct Telemetry {
     tracer: Option<SdkTracerProvider>,
     meters: Option<SdkMeterProvider>,
     dropped: Arc<AtomicU64>,
+    health: Arc<Health>,
     stopped: bool,
 }
 
@@ -403,6 +412,7 @@ impl fmt::Debug for Telemetry {
             .field("traces", &self.tracer.is_some())
             .field("metrics", &self.meters.is_some())
             .field("dropped_spans", &self.dropped.load(Ordering::Relaxed))
+            .field("shed_traces", &self.shed_traces())
             .finish()
     }
 }
@@ -427,6 +437,17 @@ impl Telemetry {
     /// Spans dropped so far because the export queue was full.
     pub fn dropped_spans(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Traces not recorded so far because no destination was taking spans.
+    pub fn shed_traces(&self) -> u64 {
+        self.health.shed.load(Ordering::Relaxed)
+    }
+
+    /// Whether some span destination is taking spans (`true` when spans are
+    /// not exported at all).
+    pub fn accepting(&self) -> bool {
+        self.health.accepting()
     }
 
     fn stop(&mut self) {
@@ -494,6 +515,7 @@ pub fn build(
     cfg: &TelemetryConfig,
 ) -> Result<(Telemetry, Box<dyn Subscriber + Send + Sync>), TelemetryError> {
     let dropped = Arc::new(AtomicU64::new(0));
+    let mut gates = Vec::new();
     let resource = Resource::builder()
         .with_service_name(cfg.service_name.clone())
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
@@ -507,6 +529,7 @@ pub fn build(
             &format!("{base}/v1/traces"),
             o.header_map(),
             &dropped,
+            &mut gates,
         )?);
     }
     if let Some(l) = &cfg.langfuse {
@@ -514,8 +537,15 @@ pub fn build(
             "Authorization".to_string(),
             l.authorization().expose_secret().to_string(),
         )]);
-        processors.push(span_processor(cfg, &l.traces_url(), headers, &dropped)?);
+        processors.push(span_processor(
+            cfg,
+            &l.traces_url(),
+            headers,
+            &dropped,
+            &mut gates,
+        )?);
     }
+    let health = Arc::new(Health::new(gates, cfg.batch_delay));
     let tracer = (!processors.is_empty()).then(|| {
         processors
             .into_iter()
@@ -547,7 +577,11 @@ pub fn build(
             .with_resource(resource)
             .with_reader(reader)
             .build();
-        instruments = Some(Instruments::new(&provider.meter("dockerhub-api"), &dropped));
+        instruments = Some(Instruments::new(
+            &provider.meter("dockerhub-api"),
+            &dropped,
+            &health,
+        ));
         meters = Some(provider);
     }
     let env_filter = EnvFilter::try_new(&cfg.log.filter).map_err(|e| {
@@ -579,7 +613,10 @@ pub fn build(
                 .with_tracked_inactivity(false)
                 .with_context_activation(false)
                 .with_target(false)
-                .with_filter(export_filter())
+                .with_filter(ExportFilter {
+                    targets: export_filter(),
+                    health: health.clone(),
+                })
                 .boxed(),
         );
     }
@@ -589,6 +626,7 @@ pub fn build(
             Scope {
                 instruments,
                 dropped: dropped.clone(),
+                health: health.clone(),
             }
             .with_filter(LevelFilter::OFF)
             .boxed(),
@@ -600,6 +638,7 @@ pub fn build(
             tracer,
             meters,
             dropped,
+            health,
             stopped: false,
         },
         Box::new(subscriber),
@@ -611,6 +650,7 @@ fn span_processor(
     url: &str,
     headers: HashMap<String, String>,
     dropped: &Arc<AtomicU64>,
+    gates: &mut Vec<Arc<Gate>>,
 ) -> Result<Gated, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -627,7 +667,9 @@ fn span_processor(
         pending: AtomicUsize::new(0),
         dropped: dropped.clone(),
         capacity: cfg.queue_size.max(1),
+        accepting: AtomicBool::new(true),
     });
+    gates.push(gate.clone());
     let batch = BatchConfigBuilder::default()
         .with_max_queue_size(cfg.queue_size.max(1))
         .with_scheduled_delay(cfg.batch_delay)
@@ -654,6 +696,9 @@ struct Gate {
     /// Shared by the gates of all destinations.
     dropped: Arc<AtomicU64>,
     capacity: usize,
+    /// Cleared when an export fails or the queue overflows; set again when
+    /// an export succeeds.
+    accepting: AtomicBool,
 }
 
 /// Admits a span to the batch processor only while fewer than `capacity`
@@ -673,6 +718,7 @@ impl SpanProcessor for Gated {
         if self.gate.pending.fetch_add(1, Ordering::AcqRel) >= self.gate.capacity {
             self.gate.pending.fetch_sub(1, Ordering::AcqRel);
             self.gate.dropped.fetch_add(1, Ordering::Relaxed);
+            self.gate.accepting.store(false, Ordering::Relaxed);
             return;
         }
         self.inner.on_end(span);
@@ -704,6 +750,7 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
         let n = batch.len();
         let result = self.inner.export(batch).await;
         self.gate.pending.fetch_sub(n, Ordering::AcqRel);
+        self.gate.accepting.store(result.is_ok(), Ordering::Relaxed);
         result
     }
 
@@ -726,6 +773,132 @@ pub fn dropped_spans() -> u64 {
     scope(|s| s.dropped.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
+/// Traces not recorded because no destination was taking spans, as counted
+/// by the default subscriber's telemetry (0 when it exports nothing).
+pub fn shed_traces() -> u64 {
+    scope(|s| s.health.shed.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
+// ------------------------------------------------------------ shedding
+
+/// Whether any span destination is taking spans, and the probes that find
+/// out when one does again.
+#[derive(Debug)]
+struct Health {
+    gates: Vec<Arc<Gate>>,
+    /// Time base of `next_probe`.
+    epoch: Instant,
+    /// Milliseconds since `epoch` before which no probe is let through.
+    next_probe: AtomicU64,
+    probe_every: u64,
+    /// Traces not recorded.
+    shed: AtomicU64,
+}
+
+impl Health {
+    fn new(gates: Vec<Arc<Gate>>, probe_every: Duration) -> Health {
+        Health {
+            gates,
+            epoch: Instant::now(),
+            next_probe: AtomicU64::new(0),
+            probe_every: u64::try_from(probe_every.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
+            shed: AtomicU64::new(0),
+        }
+    }
+
+    /// Some destination takes spans (or none is configured).
+    fn accepting(&self) -> bool {
+        self.gates.is_empty()
+            || self
+                .gates
+                .iter()
+                .any(|g| g.accepting.load(Ordering::Relaxed))
+    }
+
+    /// Whether a new trace is recorded: always while a destination takes
+    /// spans; otherwise only one probe per `probe_every`, the rest counted
+    /// as shed.
+    fn admit_trace(&self) -> bool {
+        if self.accepting() {
+            return true;
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let next = self.next_probe.load(Ordering::Relaxed);
+        if now >= next
+            && self
+                .next_probe
+                .compare_exchange(
+                    next,
+                    now.saturating_add(self.probe_every),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return true;
+        }
+        self.shed.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+}
+
+/// The export layer's filter: the workspace targets, and shedding. While no
+/// destination takes spans, a span is recorded only when its parent is (so
+/// a recorded trace stays whole) or, for a new trace, when it is a probe.
+/// The decision is made per span (`Interest::sometimes`), so a span that is
+/// not recorded costs the export layer nothing.
+struct ExportFilter {
+    targets: Targets,
+    health: Arc<Health>,
+}
+
+impl ExportFilter {
+    fn ours(&self, meta: &Metadata<'_>) -> bool {
+        self.targets.would_enable(meta.target(), meta.level())
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Filter<S> for ExportFilter {
+    fn enabled(&self, meta: &Metadata<'_>, cx: &layer::Context<'_, S>) -> bool {
+        if !self.ours(meta) {
+            return false;
+        }
+        if !meta.is_span() || self.health.accepting() {
+            return true;
+        }
+        // The parent: a `hub.request`'s explicit one (`hooks::with_parent`),
+        // else the current span. A parent of ours is followed; a foreign
+        // one (rmcp, poem) or none makes this the root of a new trace.
+        // A parent that was not recorded may not exist at all (no layer
+        // wanted it): it then has metadata and no id.
+        let parent = crate::hooks::request_parent_of_new_span()
+            .or_else(|| {
+                let current = cx.current_span();
+                current.metadata().map(|m| (current.id().cloned(), m))
+            })
+            .filter(|(_, m)| self.ours(m));
+        match parent {
+            Some((id, _)) => id.is_some_and(|id| cx.span(&id).is_some()),
+            None => self.health.admit_trace(),
+        }
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.ours(meta) {
+            // Asked again for each span: the answer depends on `health`.
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::DEBUG)
+    }
+}
+
 // ------------------------------------------------------------- metrics
 
 /// The telemetry state carried by a subscriber built here: its metric
@@ -734,6 +907,7 @@ pub fn dropped_spans() -> u64 {
 struct Scope {
     instruments: Option<Instruments>,
     dropped: Arc<AtomicU64>,
+    health: Arc<Health>,
 }
 
 impl<S: Subscriber> Layer<S> for Scope {}
@@ -768,13 +942,19 @@ struct Instruments {
 }
 
 impl Instruments {
-    fn new(meter: &Meter, dropped: &Arc<AtomicU64>) -> Instruments {
+    fn new(meter: &Meter, dropped: &Arc<AtomicU64>, health: &Arc<Health>) -> Instruments {
         let g = dropped.clone();
         // Registered with the meter; kept alive by it.
         let _dropped = meter
             .u64_observable_counter("telemetry.spans.dropped")
             .with_description("Spans dropped because the export queue was full")
             .with_callback(move |o| o.observe(g.load(Ordering::Relaxed), &[]))
+            .build();
+        let h = health.clone();
+        let _shed = meter
+            .u64_observable_counter("telemetry.traces.shed")
+            .with_description("Traces not recorded because no destination was taking spans")
+            .with_callback(move |o| o.observe(h.shed.load(Ordering::Relaxed), &[]))
             .build();
         Instruments {
             hub_requests: meter
@@ -1027,6 +1207,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("sekrit"), "{e}");
+    }
+
+    #[test]
+    fn shedding_lets_one_probe_through_per_interval() {
+        let gate = |accepting| {
+            Arc::new(Gate {
+                pending: AtomicUsize::new(0),
+                dropped: Arc::default(),
+                capacity: 1,
+                accepting: AtomicBool::new(accepting),
+            })
+        };
+        let (down, up) = (gate(false), gate(true));
+        let h = Health::new(vec![down.clone(), up.clone()], Duration::from_secs(3600));
+        assert!(
+            h.accepting() && h.admit_trace(),
+            "one destination takes spans"
+        );
+        up.accepting.store(false, Ordering::Relaxed);
+        assert!(
+            h.admit_trace(),
+            "the first trace after the failure is a probe"
+        );
+        assert!(
+            !h.admit_trace() && !h.admit_trace(),
+            "then shed until the next probe"
+        );
+        assert_eq!(h.shed.load(Ordering::Relaxed), 2);
+        down.accepting.store(true, Ordering::Relaxed);
+        assert!(h.admit_trace(), "an export succeeded: recording again");
+        let none = Health::new(Vec::new(), Duration::from_millis(1));
+        assert!(none.accepting(), "nothing to export to: nothing to shed");
     }
 
     #[test]

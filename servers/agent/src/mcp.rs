@@ -47,9 +47,14 @@ impl McpBackend {
         }
         let transport = StreamableHttpClientTransport::with_client(TraceHeaders::new()?, cfg);
         let client = ().serve(transport).await.map_err(|e| {
-            AgentError::Mcp(format!(
-                "cannot connect to {url}: {e}; check MCP_URL and that the server runs with --transport streamable-http"
-            ))
+            let detail = dockerhub_api::error::chain(&e);
+            let hint = if detail.contains("Auth required") || detail.contains("Insufficient scope")
+            {
+                "the server refused the agent's credentials: set MCP_TOKEN to a token it accepts (one of its MCP_AUTH_TOKENS)"
+            } else {
+                "check MCP_URL and that the server runs with --transport streamable-http"
+            };
+            AgentError::Mcp(format!("cannot connect to {url}: {detail}; {hint}"))
         })?;
         let backend = McpBackend {
             url: url.to_string(),

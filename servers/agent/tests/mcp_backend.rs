@@ -92,3 +92,45 @@ async fn tools_through_the_mcp_server() {
     mcp.shutdown().await.unwrap();
     mcp_emu.shutdown().await;
 }
+
+/// `MCP_TOKEN` reaches an MCP server that requires bearer tokens
+/// (`AUTH_TYPE=static`): with it the agent lists and calls tools; without
+/// it, or with a wrong one, connecting fails with a message that says what
+/// to check and never shows the token.
+#[tokio::test]
+async fn the_bearer_token_opens_an_authenticated_mcp_server() {
+    let token = "agent-canary-7f3a9c";
+    let (mcp, mcp_emu) = serve_mcp(&[
+        "--auth-type",
+        "static",
+        "--auth-tokens",
+        &format!("agent:{token}"),
+    ])
+    .await;
+    let url = mcp.mcp_url();
+
+    let backend = McpBackend::connect(&url, Some(token.to_string().into()))
+        .await
+        .unwrap();
+    let out = backend
+        .call(
+            "hub_repos",
+            json!({"action": "list", "params": {"namespace": "acme", "page_size": 1}}),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await;
+    assert!(!out.is_error, "{}", out.text);
+    assert_eq!(out.structured["status_code"], 200, "{}", out.structured);
+
+    for bad in [None, Some("agent-canary-wrong")] {
+        let e = McpBackend::connect(&url, bad.map(|t| t.to_string().into()))
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MCP_TOKEN"), "{e}");
+        assert!(!e.contains("canary"), "a token in the error: {e}");
+    }
+    mcp.shutdown().await.unwrap();
+    mcp_emu.shutdown().await;
+}

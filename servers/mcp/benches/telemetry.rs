@@ -9,19 +9,20 @@
 //! - **stall**: OTLP export to a listener that accepts and never answers.
 //!
 //! First an in-process A/B per exporting scenario and runtime (child process
-//! with `BENCH_AB` set; see [`child_ab`]): off and on alternate in blocks in
-//! one process, which cancels the machine's drift. Then each scenario in its
-//! own child process (`BENCH_SCENARIO` set), set up with `telemetry::init`
-//! exactly as the `dockerhub-mcp` binary is. Scenarios are interleaved over rounds
-//! (`BENCH_ROUNDS`, default 11; `BENCH_SLOW_ROUNDS` for the 20 ms series,
-//! default 3); the table reports the median of the rounds and the median of
-//! the per-round ratios to telemetry off. Prints a markdown table for
-//! docs/benchmarks.md.
+//! with `BENCH_AB` set; see [`child_ab`]): after the exporter has met the
+//! collector, off and on alternate in blocks in one process, which cancels
+//! the machine's drift; `BENCH_AB_RUNS` runs (default 3) of
+//! `BENCH_AB_BLOCKS` blocks (default 60) each. Then each scenario in its own
+//! child process (`BENCH_SCENARIO` set), set up with `telemetry::init`
+//! exactly as the `dockerhub-mcp` binary is. Scenarios are interleaved over
+//! rounds (`BENCH_ROUNDS`, default 5; `BENCH_SLOW_ROUNDS` for the 20 ms
+//! series, default 3); the table reports the median of the rounds and the
+//! median of the per-round ratios to telemetry off. Prints markdown tables
+//! for docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark binary
 
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dockerhub_api::Hub;
@@ -33,10 +34,15 @@ use serde_json::json;
 
 const CALLS: usize = 3_000;
 const WARMUP: usize = 200;
-const ROUNDS: usize = 11;
+const ROUNDS: usize = 5;
 const AB_BLOCK: usize = 200;
-const AB_BLOCKS: usize = 30;
+const AB_BLOCKS: usize = 60;
+const AB_RUNS: usize = 3;
 const AB_SETTLE: usize = 20;
+/// Calls on the exporting side before the A/B starts: enough to fill the
+/// 2,048-span queue, so the exporter has met the collector (the steady state
+/// of a busy server whose collector is down or stalled).
+const AB_STEADY: usize = 1_500;
 const SCENARIOS: [&str; 4] = ["off", "up", "down", "stall"];
 
 fn get_args() -> CallToolRequestParams {
@@ -166,7 +172,8 @@ async fn setup(
     (().serve(b).await.unwrap(), emu)
 }
 
-/// Child: run one scenario, print `p50_us p99_us mean_us dropped shutdown_ms`.
+/// Child: run one scenario, print `p50_us p99_us mean_us dropped shed
+/// shutdown_ms`.
 /// `hub_ms` adds that much latency to every Hub answer (0: loopback speed).
 fn child(scenario: &str, hub_ms: u64) {
     let (calls, warmup) = if hub_ms == 0 {
@@ -207,49 +214,57 @@ fn child(scenario: &str, hub_ms: u64) {
     let mut sorted = lat.clone();
     sorted.sort();
     let mean = lat.iter().sum::<Duration>() / lat.len() as u32;
-    let dropped = telemetry::dropped_spans();
+    let (dropped, shed) = (tel.dropped_spans(), tel.shed_traces());
     let t = Instant::now();
     tel.shutdown();
     println!(
-        "{} {} {} {} {}",
+        "{} {} {} {} {} {}",
         pct(&sorted, 0.5).as_micros(),
         pct(&sorted, 0.99).as_micros(),
         mean.as_micros(),
         dropped,
+        shed,
         t.elapsed().as_millis()
     );
 }
 
-/// Which subscriber the A/B runtime's workers take (multi-thread runtime).
-static AB_ON: AtomicBool = AtomicBool::new(false);
-
 thread_local! {
-    static AB_CURRENT: RefCell<Option<(bool, tracing::dispatcher::DefaultGuard)>> =
+    /// The default subscriber of an A/B runtime's thread, for its lifetime.
+    static AB_DEFAULT: RefCell<Option<tracing::dispatcher::DefaultGuard>> =
         const { RefCell::new(None) };
 }
 
-/// Make this thread's default subscriber the one `AB_ON` chooses.
-fn follow(off: &tracing::Dispatch, on: &tracing::Dispatch) {
-    let want = AB_ON.load(Ordering::SeqCst);
-    AB_CURRENT.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.as_ref().map(|(w, _)| *w) != Some(want) {
-            // Drop the old guard before pushing the new default.
-            *c = None;
-            let d = if want { on } else { off };
-            *c = Some((want, tracing::dispatcher::set_default(d)));
-        }
-    });
+/// A runtime for one side of the A/B: current-thread, or multi-thread with
+/// `d` as the default subscriber of every thread it starts. Each side has
+/// its own, so no task, span or worker ever crosses from one subscriber to
+/// the other.
+fn ab_runtime(multi: bool, d: &tracing::Dispatch) -> tokio::runtime::Runtime {
+    if multi {
+        let d = d.clone();
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .on_thread_start(move || {
+                AB_DEFAULT.with(|g| *g.borrow_mut() = Some(tracing::dispatcher::set_default(&d)));
+            })
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
 }
 
-/// In-process A/B: one process, one runtime (current-thread: client, MCP
-/// handler and emulator on one thread; or multi-thread with
-/// `BENCH_AB_RT=multi`, workers switching subscriber on wake-up), and two
-/// subscribers built by
+/// In-process A/B: one process, a runtime per side (current-thread: client,
+/// MCP handler and emulator on one thread; or multi-thread with
+/// `BENCH_AB_RT=multi`, as the binary), and two subscribers built by
 /// `telemetry::build` — logs only, and logs plus OTLP export to `scenario`'s
-/// collector. Blocks of `AB_BLOCK` calls alternate between them, so drift
-/// in the machine's load hits both sides alike. Prints `off_p50 on_p50
-/// off_mean on_mean` in µs (fractional).
+/// collector. After `AB_STEADY` calls on the exporting side, blocks of
+/// `AB_BLOCK` calls alternate between them, so drift in the machine's load
+/// hits both sides alike. Prints `off_p50 on_p50 off_mean on_mean` in µs
+/// (fractional), then the measured calls with telemetry on, and the traces
+/// shed and spans dropped during them.
 fn child_ab(scenario: &str, blocks: usize) {
     let mut base = TelemetryConfig::new("dockerhub-mcp-bench");
     base.log.filter = log_filter();
@@ -262,32 +277,19 @@ fn child_ab(scenario: &str, blocks: usize) {
     let (tel_on, on) = telemetry::build(&with).unwrap();
     let (off, on) = (tracing::Dispatch::new(off), tracing::Dispatch::new(on));
     let multi = std::env::var("BENCH_AB_RT").is_ok_and(|v| v == "multi");
-    let rt = if multi {
-        // Workers follow `AB_ON`: each takes the chosen subscriber as its
-        // default when it starts or wakes up.
-        let (o1, n1) = (off.clone(), on.clone());
-        let (o2, n2) = (off.clone(), on.clone());
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .on_thread_start(move || follow(&o1, &n1))
-            .on_thread_unpark(move || follow(&o2, &n2))
-            .build()
-            .unwrap()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    };
-    // Each block sets up its own emulator, handler and client under its
-    // subscriber, so that no long-lived task holds a span of the other one.
+    let (rt_off, rt_on) = (ab_runtime(multi, &off), ab_runtime(multi, &on));
+    // Each block sets up its own emulator, handler and client on its side's
+    // runtime and under its subscriber.
     let run = |d: &tracing::Dispatch, n: usize, out: &mut Vec<Duration>| {
-        AB_ON.store(std::ptr::eq(d, &on), Ordering::SeqCst);
+        let rt = if std::ptr::eq(d, &on) {
+            &rt_on
+        } else {
+            &rt_off
+        };
         tracing::dispatcher::with_default(d, || {
             rt.block_on(async {
                 let (client, emu) = setup(0).await;
-                // Warm-up calls (token mint, connections; and every worker
-                // wakes up under `d`).
+                // Warm-up calls (token mint, connections).
                 for _ in 0..AB_SETTLE {
                     client.call_tool(get_args()).await.unwrap();
                 }
@@ -304,7 +306,10 @@ fn child_ab(scenario: &str, blocks: usize) {
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     run(&off, WARMUP, &mut Vec::new());
-    run(&on, WARMUP, &mut Vec::new());
+    run(&on, AB_STEADY, &mut Vec::new());
+    // Past the first scheduled export (batch delay 1 s).
+    std::thread::sleep(Duration::from_millis(1_200));
+    let (shed0, dropped0) = (tel_on.shed_traces(), tel_on.dropped_spans());
     for i in 0..blocks {
         if i % 2 == 0 {
             run(&off, AB_BLOCK, &mut a);
@@ -319,9 +324,13 @@ fn child_ab(scenario: &str, blocks: usize) {
         v.sort();
         (pct(&v, 0.5).as_secs_f64() * 1e6, mean)
     };
+    // Every trace started on the exporting side, warm-up calls included.
+    let calls = b.len() + blocks * AB_SETTLE;
     let ((p_off, m_off), (p_on, m_on)) = (stats(a), stats(b));
-    println!("{p_off:.1} {p_on:.1} {m_off:.1} {m_on:.1}");
-    drop(rt);
+    let shed = tel_on.shed_traces() - shed0;
+    let dropped = tel_on.dropped_spans() - dropped0;
+    println!("{p_off:.1} {p_on:.1} {m_off:.1} {m_on:.1} {calls} {shed} {dropped}");
+    drop((rt_off, rt_on));
     // Shutdown waits for a stalled export; not measured here.
     std::mem::forget(tel_on);
 }
@@ -348,39 +357,62 @@ where
         .collect()
 }
 
-/// Run the in-process A/B for every exporting scenario and print the table.
-fn series_ab(blocks: usize) {
+/// Run the in-process A/B for every exporting scenario `runs` times (each
+/// its own process) and print the table: median and range of the per-run
+/// ratios of telemetry on to off.
+fn series_ab(blocks: usize, runs: usize) {
+    let median = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let range = |x: &[f64]| {
+        let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("{lo:+.1} to {hi:+.1}")
+    };
     for (rt, label) in [
         ("current", "current-thread runtime"),
         ("multi", "multi-thread runtime, as the binary"),
     ] {
         println!();
         println!(
-            "In-process A/B, {label}: {blocks} alternating blocks of {AB_BLOCK} calls per side"
+            "In-process A/B, {label}: {blocks} alternating blocks of {AB_BLOCK} calls per side, \
+             median of {runs} runs (range in brackets)"
         );
         println!();
         println!(
-            "| telemetry | p50 off | p50 on | p50 vs off | mean off | mean on | mean vs off |"
+            "| telemetry | p50 off | p50 on | p50 vs off | mean vs off | traces shed | spans dropped |"
         );
         println!("|---|---|---|---|---|---|---|");
         for name in &SCENARIOS[1..] {
-            let n: Vec<f64> = run_child(
-                name,
-                &[
-                    ("BENCH_AB", name.to_string()),
-                    ("BENCH_AB_RT", rt.to_string()),
-                    ("BENCH_AB_BLOCKS", blocks.to_string()),
-                ],
-            );
-            eprintln!("A/B {rt} {name}: {n:?}");
+            let all: Vec<Vec<f64>> = (0..runs)
+                .map(|_| {
+                    let n = run_child(
+                        name,
+                        &[
+                            ("BENCH_AB", name.to_string()),
+                            ("BENCH_AB_RT", rt.to_string()),
+                            ("BENCH_AB_BLOCKS", blocks.to_string()),
+                        ],
+                    );
+                    eprintln!("A/B {rt} {name}: {n:?}");
+                    n
+                })
+                .collect();
+            let col = |i: usize| all.iter().map(|n| n[i]).collect::<Vec<f64>>();
+            let p50: Vec<f64> = all.iter().map(|n| (n[1] / n[0] - 1.0) * 100.0).collect();
+            let mean: Vec<f64> = all.iter().map(|n| (n[3] / n[2] - 1.0) * 100.0).collect();
             println!(
-                "| {name} | {:.0} µs | {:.0} µs | {:+.1} % | {:.0} µs | {:.0} µs | {:+.1} % |",
-                n[0],
-                n[1],
-                (n[1] / n[0] - 1.0) * 100.0,
-                n[2],
-                n[3],
-                (n[3] / n[2] - 1.0) * 100.0
+                "| {name} | {:.0} µs | {:.0} µs | {:+.1} % ({}) | {:+.1} % ({}) | {:.0} of {:.0} | {:.0} |",
+                median(col(0)),
+                median(col(1)),
+                median(p50.clone()),
+                range(&p50),
+                median(mean.clone()),
+                range(&mean),
+                median(col(5)),
+                median(col(4)),
+                median(col(6)),
             );
         }
     }
@@ -409,7 +441,10 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    series_ab(rounds("BENCH_AB_BLOCKS", AB_BLOCKS));
+    series_ab(
+        rounds("BENCH_AB_BLOCKS", AB_BLOCKS),
+        rounds("BENCH_AB_RUNS", AB_RUNS),
+    );
     if std::env::var("BENCH_ONLY_AB").is_ok() {
         return;
     }
@@ -422,7 +457,7 @@ fn main() {
 /// each round's ratio to that round's **off** run, so that drift in the
 /// machine's load between rounds cancels out.
 fn series(hub_ms: u64, rounds: usize) {
-    let mut results: Vec<(&str, Vec<[u64; 5]>)> =
+    let mut results: Vec<(&str, Vec<[u64; 6]>)> =
         SCENARIOS.iter().map(|s| (*s, Vec::new())).collect();
     for round in 0..rounds {
         for k in 0..SCENARIOS.len() {
@@ -435,19 +470,19 @@ fn series(hub_ms: u64, rounds: usize) {
                 ],
             );
             eprintln!(
-                "hub +{hub_ms} ms, round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shutdown {} ms",
-                n[0], n[1], n[2], n[3], n[4]
+                "hub +{hub_ms} ms, round {round} {name}: p50 {} µs, p99 {} µs, mean {} µs, dropped {}, shed {}, shutdown {} ms",
+                n[0], n[1], n[2], n[3], n[4], n[5]
             );
-            out.push([n[0], n[1], n[2], n[3], n[4]]);
+            out.push([n[0], n[1], n[2], n[3], n[4], n[5]]);
         }
     }
     let median = |mut x: Vec<f64>| {
         x.sort_by(f64::total_cmp);
         x[x.len() / 2]
     };
-    let med = |v: &[[u64; 5]], i: usize| median(v.iter().map(|r| r[i] as f64).collect());
+    let med = |v: &[[u64; 6]], i: usize| median(v.iter().map(|r| r[i] as f64).collect());
     let off = results[0].1.clone();
-    let ratio = |v: &[[u64; 5]], i: usize| {
+    let ratio = |v: &[[u64; 6]], i: usize| {
         median(
             v.iter()
                 .zip(&off)
@@ -459,19 +494,20 @@ fn series(hub_ms: u64, rounds: usize) {
     println!("Hub answers delayed by {hub_ms} ms; median of {rounds} rounds");
     println!();
     println!(
-        "| telemetry | p50 | p99 | mean | p50 vs off | mean vs off | spans dropped | shutdown |"
+        "| telemetry | p50 | p99 | mean | p50 vs off | mean vs off | spans dropped | traces shed | shutdown |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, v) in &results {
         println!(
-            "| {name} | {} µs | {} µs | {} µs | {:+.1} % | {:+.1} % | {} | {} ms |",
+            "| {name} | {} µs | {} µs | {} µs | {:+.1} % | {:+.1} % | {} | {} | {} ms |",
             med(v, 0),
             med(v, 1),
             med(v, 2),
             ratio(v, 0),
             ratio(v, 2),
             med(v, 3),
-            med(v, 4)
+            med(v, 4),
+            med(v, 5)
         );
     }
 }

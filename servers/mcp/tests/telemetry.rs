@@ -422,3 +422,108 @@ async fn binary_logs_json_to_stderr_and_rejects_bad_telemetry_settings() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{err}");
 }
+
+/// A collector that is down: after the first failed export, new traces are
+/// shed (not built, counted) and every tool call still succeeds; once the
+/// collector is up, a probe's export succeeds and recording resumes. Every
+/// exported `hub.request` has its tool-call parent among the exported
+/// spans: shedding never cuts a trace in two. Both with the tool span wanted
+/// by the logs (`info`) and not (`warn`).
+#[tokio::test]
+async fn a_down_collector_sheds_traces_until_it_is_back() {
+    for log_filter in ["warn", "info"] {
+        // A port where nothing listens yet.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cfg = TelemetryConfig::new("dockerhub-mcp-test");
+        cfg.log.filter = log_filter.into();
+        cfg.log.color = false;
+        cfg.otlp = Some(OtlpTarget {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            headers: vec![],
+        });
+        cfg.batch_delay = Duration::from_millis(100);
+        cfg.export_timeout = Duration::from_secs(2);
+        cfg.metric_interval = Duration::from_secs(3600);
+        let (tel, subscriber) = telemetry::build(&cfg).unwrap();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let env = common::in_process(&[], common::TestClient::default()).await;
+        let get = |repo: &str| json!({"action": "get", "params": {"namespace": "acme", "repository": repo}});
+        let ok = |r: &rmcp::model::CallToolResult| {
+            assert!(!common::is_error(r), "{}", common::text(r));
+        };
+
+        // Recording until the first export fails.
+        let mut calls = 0;
+        while tel.accepting() {
+            ok(&common::call(&env.client, "hub_repos", get("app")).await);
+            calls += 1;
+            assert!(calls < 500, "an export to a closed port never failed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let shed_before = tel.shed_traces();
+        for _ in 0..50 {
+            ok(&common::call(&env.client, "hub_repos", get("app")).await);
+        }
+        let shed = tel.shed_traces() - shed_before;
+        assert!(
+            shed >= 40,
+            "{log_filter}: {shed} of 50 traces shed while the collector is down"
+        );
+
+        // The collector comes up; a probe gets through and recording resumes.
+        let (_, log) = receiver_on(port).await.unwrap();
+        let mut waited = 0;
+        while !tel.accepting() {
+            ok(&common::call(&env.client, "hub_repos", get("app")).await);
+            waited += 1;
+            assert!(waited < 300, "{log_filter}: recording never resumed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        ok(&common::call(&env.client, "hub_repos", get("web")).await);
+        let _ = env.client.cancel().await;
+        drop(guard);
+        let tel_shed = tel.shed_traces();
+        shutdown(tel).await;
+
+        let raw = snapshot(&log);
+        // The count reaches the collector as a metric (flushed on shutdown).
+        let shed_metric = metric_points(&raw, "telemetry.traces.shed");
+        assert!(
+            shed_metric.iter().any(|(_, v)| *v as u64 == tel_shed),
+            "{log_filter}: telemetry.traces.shed {shed_metric:?}, counted {tel_shed}"
+        );
+        let got = spans(&raw);
+        let tools: Vec<&SpanView> = got
+            .iter()
+            .filter(|s| s.attrs.contains_key("tool"))
+            .collect();
+        let hub: Vec<&SpanView> = got.iter().filter(|s| s.name == "hub.request").collect();
+        // A shed trace is never exported; at most the others are (some were
+        // in the failed batches).
+        let total = calls + 50 + waited + 1;
+        let shed_total = tel_shed;
+        assert!(
+            tools.len() as u64 + shed_total <= total as u64,
+            "{log_filter}: {} tool spans exported and {shed_total} traces shed of {total} calls",
+            tools.len()
+        );
+        for h in &hub {
+            assert!(
+                tools
+                    .iter()
+                    .any(|t| t.span_id == h.parent && t.trace_id == h.trace_id),
+                "{log_filter}: a hub.request without its tool-call parent: {h:?}"
+            );
+        }
+        // The probe and the call after recovery, each whole.
+        assert!(
+            tools.len() >= 2 && hub.len() >= 2,
+            "{log_filter}: spans after recovery: {got:?}"
+        );
+        env.emu.shutdown().await;
+    }
+}

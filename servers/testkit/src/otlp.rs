@@ -56,13 +56,21 @@ async fn collect(req: &Request, body: Body, log: poem::web::Data<&Log>) -> Respo
 /// Start a receiver on 127.0.0.1 taking `/v1/traces` and `/v1/metrics`, and
 /// Langfuse's `/api/public/otel/v1/traces`; returns its base URL and log.
 pub async fn receiver() -> std::io::Result<(String, Log)> {
+    receiver_on(0).await
+}
+
+/// [`receiver`] on a given port (0: any free one), for a collector that
+/// comes up after the exporter was set up.
+pub async fn receiver_on(port: u16) -> std::io::Result<(String, Log)> {
     let log: Log = Arc::default();
     let app = Route::new()
         .at("/v1/traces", post(collect))
         .at("/v1/metrics", post(collect))
         .at("/api/public/otel/v1/traces", post(collect))
         .data(log.clone());
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    let acceptor = TcpListener::bind(format!("127.0.0.1:{port}"))
+        .into_acceptor()
+        .await?;
     let addr = acceptor
         .local_addr()
         .first()
