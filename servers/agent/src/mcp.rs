@@ -164,8 +164,8 @@ fn trace_meta(span: &tracing::Span) -> Option<RequestMetaObject> {
 struct TraceHeaders(reqwest::Client);
 
 impl TraceHeaders {
-    /// No idle pooling, and only same-origin 307/308 redirects (at most 10),
-    /// as in rmcp's `StreamableHttpClientTransport::from_config`.
+    /// No idle pooling, and only same-origin 307/308 redirects (at most 10,
+    /// each logged at debug), as in rmcp's `StreamableHttpClientTransport::from_config`.
     fn new() -> Result<TraceHeaders> {
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
             let keeps_body = matches!(
@@ -181,6 +181,13 @@ impl TraceHeaders {
             } else if attempt.previous().len() > 10 {
                 attempt.error("exceeded 10 redirects")
             } else {
+                // Paths only: the origin is unchanged, and a query may hold a credential.
+                tracing::debug!(
+                    status = %attempt.status(),
+                    from = attempt.previous().last().map(|u| u.path()).unwrap_or_default(),
+                    to = attempt.url().path(),
+                    "following a same-origin redirect"
+                );
                 attempt.follow()
             }
         });
