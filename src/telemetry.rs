@@ -865,14 +865,18 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Filter<S> for ExportFilter {
         if !self.ours(meta) {
             return false;
         }
-        if !meta.is_span() || self.health.accepting() {
+        if !meta.is_span() {
             return true;
         }
         // The parent: a `hub.request`'s explicit one (`hooks::with_parent`),
-        // else the current span. A parent of ours is followed; a foreign
-        // one (rmcp, poem) or none makes this the root of a new trace.
-        // A parent that was not recorded may not exist at all (no layer
-        // wanted it): it then has metadata and no id.
+        // else the current span. A parent of ours is followed, whatever the
+        // destinations' state (so a trace shed just before recording turns
+        // back on stays shed, rather than leaving orphans); a foreign one
+        // (rmcp, poem) or none makes this the root of a new trace. A parent
+        // that was not recorded may not exist at all (no layer wanted it):
+        // it then has metadata and no id. Limit: a shed parent that no layer
+        // wanted is never current, so a contextual child of it looks like a
+        // root (and may become a probe).
         let parent = crate::hooks::request_parent_of_new_span()
             .or_else(|| {
                 let current = cx.current_span();
@@ -886,11 +890,14 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Filter<S> for ExportFilter {
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.ours(meta) {
-            // Asked again for each span: the answer depends on `health`.
+        if !self.ours(meta) {
+            Interest::never()
+        } else if meta.is_span() {
+            // Asked again for each span: the answer depends on its parent
+            // and on `health`.
             Interest::sometimes()
         } else {
-            Interest::never()
+            Interest::always()
         }
     }
 

@@ -432,12 +432,9 @@ async fn binary_logs_json_to_stderr_and_rejects_bad_telemetry_settings() {
 #[tokio::test]
 async fn a_down_collector_sheds_traces_until_it_is_back() {
     for log_filter in ["warn", "info"] {
-        // A port where nothing listens yet.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A port that refuses connections until the receiver listens on it.
+        let socket = closed_port().unwrap();
+        let port = socket.local_addr().unwrap().port();
         let mut cfg = TelemetryConfig::new("dockerhub-mcp-test");
         cfg.log.filter = log_filter.into();
         cfg.log.color = false;
@@ -465,17 +462,21 @@ async fn a_down_collector_sheds_traces_until_it_is_back() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let shed_before = tel.shed_traces();
+        let started = std::time::Instant::now();
         for _ in 0..50 {
             ok(&common::call(&env.client, "hub_repos", get("app")).await);
         }
         let shed = tel.shed_traces() - shed_before;
+        // One probe per batch delay (100 ms) may go through, however slow
+        // the machine.
+        let probes = started.elapsed().as_millis() as u64 / 100 + 1;
         assert!(
-            shed >= 40,
-            "{log_filter}: {shed} of 50 traces shed while the collector is down"
+            shed + probes >= 50 && shed > 0,
+            "{log_filter}: {shed} of 50 traces shed while the collector is down ({probes} probes allowed)"
         );
 
         // The collector comes up; a probe gets through and recording resumes.
-        let (_, log) = receiver_on(port).await.unwrap();
+        let (_, log) = receiver_on(socket).await.unwrap();
         let mut waited = 0;
         while !tel.accepting() {
             ok(&common::call(&env.client, "hub_repos", get("app")).await);

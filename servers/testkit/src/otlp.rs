@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as NumberValue;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
 use prost::Message;
 
@@ -56,21 +56,30 @@ async fn collect(req: &Request, body: Body, log: poem::web::Data<&Log>) -> Respo
 /// Start a receiver on 127.0.0.1 taking `/v1/traces` and `/v1/metrics`, and
 /// Langfuse's `/api/public/otel/v1/traces`; returns its base URL and log.
 pub async fn receiver() -> std::io::Result<(String, Log)> {
-    receiver_on(0).await
+    serve(TcpListener::bind("127.0.0.1:0").into_acceptor().await?).await
 }
 
-/// [`receiver`] on a given port (0: any free one), for a collector that
-/// comes up after the exporter was set up.
-pub async fn receiver_on(port: u16) -> std::io::Result<(String, Log)> {
+/// A port on 127.0.0.1 that is reserved but refuses connections (bound, not
+/// listening), for a collector that is down; [`receiver_on`] brings it up.
+pub fn closed_port() -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    Ok(socket)
+}
+
+/// [`receiver`] listening on a socket from [`closed_port`]: the collector
+/// comes up on the port the exporter was set up with.
+pub async fn receiver_on(socket: tokio::net::TcpSocket) -> std::io::Result<(String, Log)> {
+    serve(TcpAcceptor::from_tokio(socket.listen(1024)?)?).await
+}
+
+async fn serve(acceptor: TcpAcceptor) -> std::io::Result<(String, Log)> {
     let log: Log = Arc::default();
     let app = Route::new()
         .at("/v1/traces", post(collect))
         .at("/v1/metrics", post(collect))
         .at("/api/public/otel/v1/traces", post(collect))
         .data(log.clone());
-    let acceptor = TcpListener::bind(format!("127.0.0.1:{port}"))
-        .into_acceptor()
-        .await?;
     let addr = acceptor
         .local_addr()
         .first()
