@@ -172,6 +172,23 @@ async fn setup(
     (().serve(b).await.unwrap(), emu)
 }
 
+/// Set up (see [`setup`]), make `warmup` calls (token mint, connections),
+/// then time `n` calls into `out`; every call must succeed.
+async fn measure(hub_ms: u64, warmup: usize, n: usize, out: &mut Vec<Duration>) {
+    let (client, emu) = setup(hub_ms).await;
+    for _ in 0..warmup {
+        client.call_tool(get_args()).await.unwrap();
+    }
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client.call_tool(get_args()).await.unwrap();
+        out.push(t.elapsed());
+        assert_ne!(r.is_error, Some(true), "tool calls succeed");
+    }
+    let _ = client.cancel().await;
+    emu.shutdown().await;
+}
+
 /// Child: run one scenario, print `p50_us p99_us mean_us dropped shed
 /// shutdown_ms`.
 /// `hub_ms` adds that much latency to every Hub answer (0: loopback speed).
@@ -195,19 +212,8 @@ fn child(scenario: &str, hub_ms: u64) {
         .build()
         .unwrap();
     let lat = rt.block_on(async {
-        let (client, emu) = setup(hub_ms).await;
-        for _ in 0..warmup {
-            client.call_tool(get_args()).await.unwrap();
-        }
         let mut v = Vec::with_capacity(calls);
-        for _ in 0..calls {
-            let t = Instant::now();
-            let r = client.call_tool(get_args()).await.unwrap();
-            v.push(t.elapsed());
-            assert_ne!(r.is_error, Some(true), "tool calls succeed");
-        }
-        let _ = client.cancel().await;
-        emu.shutdown().await;
+        measure(hub_ms, warmup, calls, &mut v).await;
         v
     });
     drop(rt);
@@ -286,23 +292,7 @@ fn child_ab(scenario: &str, blocks: usize) {
         } else {
             &rt_off
         };
-        tracing::dispatcher::with_default(d, || {
-            rt.block_on(async {
-                let (client, emu) = setup(0).await;
-                // Warm-up calls (token mint, connections).
-                for _ in 0..AB_SETTLE {
-                    client.call_tool(get_args()).await.unwrap();
-                }
-                for _ in 0..n {
-                    let t = Instant::now();
-                    let r = client.call_tool(get_args()).await.unwrap();
-                    out.push(t.elapsed());
-                    assert_ne!(r.is_error, Some(true), "tool calls succeed");
-                }
-                let _ = client.cancel().await;
-                emu.shutdown().await;
-            })
-        })
+        tracing::dispatcher::with_default(d, || rt.block_on(measure(0, AB_SETTLE, n, out)))
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     run(&off, WARMUP, &mut Vec::new());
