@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clap::CommandFactory;
 use dockerhub_testkit::deploy::{
-    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root,
-    string_map, yaml,
+    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, kustomization_resources,
+    read, repo_root, string_map, yaml,
 };
 
 /// Every variable dockerhub-agent reads: flag env names, the SDK's (in-process backend) and telemetry's lookups.
@@ -27,12 +27,7 @@ const SERVICE: &str = "docker/k8s/agent-service.yaml";
 #[test]
 fn every_manifest_parses_and_the_kustomization_lists_the_agent() {
     let dir = repo_root().join("docker/k8s");
-    let listed: BTreeSet<String> = yaml("docker/k8s/kustomization.yaml")["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap().to_string())
-        .collect();
+    let listed = kustomization_resources();
     let mut files = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();

@@ -89,37 +89,10 @@ async fn successful_tool_loop_non_streaming() {
     success_loop(false).await;
 }
 
-/// A streaming endpoint that rejects `stream_options` (OpenAI-shaped and
-/// vLLM-shaped 400s): the turn is retried without it, later turns do not ask.
-#[tokio::test]
-async fn streaming_survives_an_endpoint_rejecting_stream_options() {
-    for wrapped in [true, false] {
-        let llm = fake_llm_with(list_then_report(), StreamOptions::Reject { wrapped }).await;
-        let a = start(Opts {
-            llm: Some((llm.url.clone(), true)),
-            ..Opts::default()
-        })
-        .await;
-        let r = rpc(&a.url, "SendMessage", text_msg("count acme repos")).await;
-        let task = &r["result"]["task"];
-        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
-        assert_eq!(status_text(task), "acme has 5 repositories.");
-        let reqs = llm.requests.lock().unwrap().clone();
-        let opts: Vec<&Value> = reqs.iter().map(|r| &r["stream_options"]).collect();
-        assert_eq!(reqs.len(), 3, "rejected, retried, next turn: {opts:?}");
-        assert_eq!(reqs[0]["stream_options"]["include_usage"], true);
-        assert!(reqs[1].get("stream_options").is_none(), "{opts:?}");
-        assert_eq!(reqs[1]["messages"], reqs[0]["messages"], "the same turn");
-        assert_eq!(reqs[1]["stream"], true);
-        assert!(reqs[2].get("stream_options").is_none(), "not asked again");
-        a.running.shutdown().await.unwrap();
-    }
-}
-
-/// A streaming endpoint that ignores `stream_options` (no usage chunk).
-#[tokio::test]
-async fn streaming_without_a_usage_chunk() {
-    let llm = fake_llm_with(list_then_report(), StreamOptions::Ignore).await;
+/// One streamed "count acme repos" task against a fake model answering
+/// `stream_options` as `mode`; it must complete. Returns the model requests.
+async fn count_repos_streamed(mode: StreamOptions) -> Vec<Value> {
+    let llm = fake_llm_with(list_then_report(), mode).await;
     let a = start(Opts {
         llm: Some((llm.url.clone(), true)),
         ..Opts::default()
@@ -129,13 +102,35 @@ async fn streaming_without_a_usage_chunk() {
     let task = &r["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
     assert_eq!(status_text(task), "acme has 5 repositories.");
-    let reqs = llm.requests.lock().unwrap().clone();
+    a.running.shutdown().await.unwrap();
+    llm.requests.lock().unwrap().clone()
+}
+
+/// A streaming endpoint that rejects `stream_options` (OpenAI-shaped and
+/// vLLM-shaped 400s): the turn is retried without it, later turns do not ask.
+#[tokio::test]
+async fn streaming_survives_an_endpoint_rejecting_stream_options() {
+    for wrapped in [true, false] {
+        let reqs = count_repos_streamed(StreamOptions::Reject { wrapped }).await;
+        let opts: Vec<&Value> = reqs.iter().map(|r| &r["stream_options"]).collect();
+        assert_eq!(reqs.len(), 3, "rejected, retried, next turn: {opts:?}");
+        assert_eq!(reqs[0]["stream_options"]["include_usage"], true);
+        assert!(reqs[1].get("stream_options").is_none(), "{opts:?}");
+        assert_eq!(reqs[1]["messages"], reqs[0]["messages"], "the same turn");
+        assert_eq!(reqs[1]["stream"], true);
+        assert!(reqs[2].get("stream_options").is_none(), "not asked again");
+    }
+}
+
+/// A streaming endpoint that ignores `stream_options` (no usage chunk).
+#[tokio::test]
+async fn streaming_without_a_usage_chunk() {
+    let reqs = count_repos_streamed(StreamOptions::Ignore).await;
     assert_eq!(reqs.len(), 2);
     assert!(
         reqs.iter()
             .all(|r| r["stream_options"]["include_usage"] == true)
     );
-    a.running.shutdown().await.unwrap();
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clap::CommandFactory;
 use dockerhub_testkit::deploy::{
-    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, read, repo_root,
-    string_map, yaml,
+    compose_env, env_from_refs, flag_args, keys_with_comments, known_vars, kustomization_resources,
+    read, repo_root, string_map, yaml,
 };
 
 /// Every variable dockerhub-mcp reads: flag env names, the SDK's and telemetry's lookups.
@@ -46,12 +46,7 @@ fn manifests_parse_and_have_the_expected_kinds() {
         .into_iter()
         .collect::<BTreeSet<_>>()
     );
-    let listed: Vec<String> = yaml("docker/k8s/kustomization.yaml")["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap().to_string())
-        .collect();
+    let listed = kustomization_resources();
     for r in &listed {
         assert!(
             repo_root().join("docker/k8s").join(r).exists(),

@@ -27,6 +27,22 @@ pub fn yaml(rel: &str) -> Value {
     yaml_serde::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
 }
 
+/// The files `docker/k8s/kustomization.yaml` lists as resources.
+#[must_use]
+#[allow(clippy::panic)]
+pub fn kustomization_resources() -> BTreeSet<String> {
+    yaml("docker/k8s/kustomization.yaml")["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("kustomization.yaml has no resources list"))
+        .iter()
+        .map(|r| {
+            r.as_str()
+                .unwrap_or_else(|| panic!("a kustomization resource is not a string: {r}"))
+                .to_string()
+        })
+        .collect()
+}
+
 /// Every variable a server reads: the SDK's and telemetry's lookups (telemetry under `service_name`), the env
 /// names of `cmd`'s flags, and `NO_COLOR`.
 #[must_use]
